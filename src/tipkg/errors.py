@@ -1,0 +1,35 @@
+"""Errors a user can cause. Each carries a one-line message and the place it points at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TipkgError(Exception):
+    """Base of every user-facing error; the CLI prints ``str(error)`` and exits ``exit_code``."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class InputError(TipkgError):
+    """A project file is missing, unreadable or malformed (exit status 2)."""
+
+    exit_code = 2
+
+
+class ValidationFailed(TipkgError):
+    """The assembled graph violates the SHACL shapes (exit status 1)."""
+
+    exit_code = 1

@@ -1,0 +1,73 @@
+"""Where a project's files are: the inputs every later stage reads, found once, in a fixed order.
+
+A project is a directory holding ``ontology/``, ``shapes/``, ``data/`` and ``queries/``. Each report
+has a folder ``data/reports/<slug>/`` with ``source.txt`` and its Turtle files, so adding a
+report never means editing another's files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tipkg.errors import InputError
+
+SOURCE_FILE_NAME = "source.txt"
+
+
+@dataclass(frozen=True)
+class ReportFolder:
+    """One source document: its verbatim text and the curated Turtle about it."""
+
+    slug: str
+    folder: Path
+    source_path: Path
+    turtle_files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Project:
+    """The input files of a project, each list sorted so builds are reproducible."""
+
+    root: Path
+    ontology_files: tuple[Path, ...]
+    rule_files: tuple[Path, ...]
+    shape_files: tuple[Path, ...]
+    shared_files: tuple[Path, ...]
+    linkset_files: tuple[Path, ...]
+    reports: tuple[ReportFolder, ...]
+    dataset_file: Path
+    query_files: tuple[Path, ...]
+
+
+def _turtle_in(folder: Path) -> tuple[Path, ...]:
+    return tuple(sorted(folder.glob("*.ttl"))) if folder.is_dir() else ()
+
+
+def load_project(root: Path) -> Project:
+    """Find every input file under ``root``; a missing required part is an ``InputError``."""
+    root = root.resolve()
+    for required in ("ontology", "shapes", "data"):
+        if not (root / required).is_dir():
+            raise InputError(f"no {required}/ directory: is this a tipkg project?", root)
+    reports_dir = root / "data" / "reports"
+    reports = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()) if reports_dir.is_dir() else []:
+        source_path = folder / SOURCE_FILE_NAME
+        if not source_path.is_file():
+            raise InputError(f"missing source file {SOURCE_FILE_NAME} for report '{folder.name}'", source_path)
+        reports.append(ReportFolder(folder.name, folder, source_path, _turtle_in(folder)))
+    dataset_file = root / "data" / "dataset.ttl"
+    if not dataset_file.is_file():
+        raise InputError("missing dataset description", dataset_file)
+    return Project(
+        root=root,
+        ontology_files=_turtle_in(root / "ontology"),
+        rule_files=tuple(sorted((root / "ontology" / "rules").glob("*.rq"))),
+        shape_files=_turtle_in(root / "shapes"),
+        shared_files=_turtle_in(root / "data" / "shared"),
+        linkset_files=_turtle_in(root / "data" / "linksets"),
+        reports=tuple(reports),
+        dataset_file=dataset_file,
+        query_files=tuple(sorted((root / "queries").glob("*.rq"))),
+    )
