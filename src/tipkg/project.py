@@ -52,10 +52,14 @@ def load_project(root: Path) -> Project:
             raise InputError(f"no {required}/ directory: is this a tipkg project?", root)
     reports_dir = root / "data" / "reports"
     reports = []
-    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()) if reports_dir.is_dir() else []:
+    for folder in (
+        sorted(p for p in reports_dir.iterdir() if p.is_dir()) if reports_dir.is_dir() else []
+    ):
         source_path = folder / SOURCE_FILE_NAME
         if not source_path.is_file():
-            raise InputError(f"missing source file {SOURCE_FILE_NAME} for report '{folder.name}'", source_path)
+            raise InputError(
+                f"missing source file {SOURCE_FILE_NAME} for report '{folder.name}'", source_path
+            )
         reports.append(ReportFolder(folder.name, folder, source_path, _turtle_in(folder)))
     dataset_file = root / "data" / "dataset.ttl"
     if not dataset_file.is_file():

@@ -48,24 +48,49 @@ def _parse_base_iri(text: str) -> str:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("base_iri", "https://w3id.org/tipkg/", _parse_base_iri,
-            "Base IRI every minted resource, graph and ontology term lives under."),
+    Setting(
+        "base_iri",
+        "https://w3id.org/tipkg/",
+        _parse_base_iri,
+        "Base IRI every minted resource, graph and ontology term lives under.",
+    ),
     Setting("host", "127.0.0.1", str, "Address `tipkg serve` binds to (loopback by default)."),
     Setting("port", 8080, int, "TCP port `tipkg serve` listens on."),
-    Setting("public_url", "", str,
-            "URL the server is reached at, if not http://HOST:PORT/ (e.g. behind a proxy)."),
-    Setting("query_timeout", 10.0, float,
-            "Seconds a SPARQL query may run before it is stopped and answered with 503."),
-    Setting("max_rows", 10_000, int,
-            "Most result rows (or triples) a query returns; more are cut and the cut is signalled."),
+    Setting(
+        "public_url",
+        "",
+        str,
+        "URL the server is reached at, if not http://HOST:PORT/ (e.g. behind a proxy).",
+    ),
+    Setting(
+        "query_timeout",
+        10.0,
+        float,
+        "Seconds a SPARQL query may run before it is stopped and answered with 503.",
+    ),
+    Setting(
+        "max_rows",
+        10_000,
+        int,
+        "Most result rows (or triples) a query returns; more are cut and the cut is signalled.",
+    ),
     Setting("max_query_bytes", 20_000, int, "Largest SPARQL query text accepted, in bytes."),
     Setting("max_body_bytes", 100_000, int, "Largest HTTP request body accepted, in bytes."),
-    Setting("max_concurrent_queries", 4, int,
-            "SPARQL queries evaluated at once (worker processes); more wait their turn."),
-    Setting("federation", False, _parse_bool,
-            "Allow SPARQL SERVICE calls at all (off by default)."),
-    Setting("federation_allow", (), _parse_list,
-            "Comma-separated endpoint URLs SERVICE may call when federation is on."),
+    Setting(
+        "max_concurrent_queries",
+        4,
+        int,
+        "SPARQL queries evaluated at once (worker processes); more wait their turn.",
+    ),
+    Setting(
+        "federation", False, _parse_bool, "Allow SPARQL SERVICE calls at all (off by default)."
+    ),
+    Setting(
+        "federation_allow",
+        (),
+        _parse_list,
+        "Comma-separated endpoint URLs SERVICE may call when federation is on.",
+    ),
     Setting("gzip_min_bytes", 1_000, int, "Responses larger than this are gzip-compressed."),
 )
 

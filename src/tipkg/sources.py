@@ -20,8 +20,10 @@ from tipkg.vocab import NIF, SPDX, Iris
 
 # A full stop after one of these does not end a sentence ("St. Vincent", "Dr. Smith").
 ABBREVIATIONS = frozenset(
-    "st mr mrs ms dr no nos mt ft jr sr gov hon rev prof gen col capt lt sgt vs etc "
-    "e.g i.e u.s u.k u.n inc ltd co dept govt approx".split()
+    (
+        "st mr mrs ms dr no nos mt ft jr sr gov hon rev prof gen col capt lt sgt vs etc "
+        "e.g i.e u.s u.k u.n inc ltd co dept govt approx"
+    ).split()
 )
 _SENTENCE_END = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
 _PHRASE_FRAGMENT = re.compile(r"#char=(\d+),(\d+)$")
@@ -58,7 +60,9 @@ def read_source(report: ReportFolder) -> SourceText:
     if not text.strip():
         raise InputError("source text is empty", report.source_path)
     sentences = tuple(split_sentences(text))
-    return SourceText(report.slug, report.source_path, text, hashlib.sha256(raw).hexdigest(), sentences)
+    return SourceText(
+        report.slug, report.source_path, text, hashlib.sha256(raw).hexdigest(), sentences
+    )
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -115,7 +119,9 @@ def describe(source: SourceText, iris: Iris) -> Graph:
     return graph
 
 
-def anchor_citations(source: SourceText, facts: Graph, iris: Iris, turtle_files: tuple[Path, ...]) -> Graph:
+def anchor_citations(
+    source: SourceText, facts: Graph, iris: Iris, turtle_files: tuple[Path, ...]
+) -> Graph:
     """Check every sentence and phrase the facts cite, and complete phrases with their offsets.
 
     A phrase is written ``<id/document/<slug>#char=BEGIN,END> nif:anchorOf "…"``; its offsets

@@ -1,7 +1,7 @@
 """Namespaces: the reused vocabularies, and the one place that turns the base IRI into IRIs.
 
-Project files write minted IRIs relative to the base (``<id/event/…>``, ``@prefix tip: <ontology#>``);
-they are resolved against ``Settings.base_iri`` when parsed, so the base is declared once.
+Project files write minted IRIs relative to the base (``<id/event/…>``,
+``@prefix tip: <ontology#>``); they are resolved against ``Settings.base_iri`` when parsed, so the base is declared once.
 """
 
 from __future__ import annotations
@@ -9,7 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SH, SKOS, TIME, VOID, XSD
+from rdflib.namespace import (
+    DCAT,
+    DCTERMS,
+    FOAF,
+    ORG,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SH,
+    SKOS,
+    TIME,
+    VOID,
+    XSD,
+)
 
 SCHEMA = Namespace("https://schema.org/")
 NIF = Namespace("http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#")
@@ -44,6 +58,7 @@ COMMON_PREFIXES: dict[str, Namespace] = {
     "dbr": DBR,
     "gn": GEONAMES,
     "freq": FREQ,
+    "vann": Namespace("http://purl.org/vocab/vann/"),
 }
 
 

@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install assets build run serve test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+build: install
+	$(BIN)/tipkg build
+
+run: build
+	$(BIN)/tipkg stats
+	@echo "dumps are in $(CURDIR)/dist/"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/tipkg build
+	$(BIN)/python bench/serve.py
+
+clean:
+	rm -rf dist build tests/artifacts .pytest_cache

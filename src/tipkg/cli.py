@@ -1,0 +1,302 @@
+"""The ``tipkg`` command: parses options, calls a pipeline stage, prints. No RDF logic here.
+
+Stages are imported inside the commands so that ``tipkg --help`` stays fast.
+User errors (``TipkgError``) become one line on stderr and exit status 2 (bad input) or 1
+(validation failed); anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tipkg.errors import TipkgError
+from tipkg.settings import SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from tipkg.graph import KnowledgeGraph
+    from tipkg.project import Project
+
+EXPORT_FORMATS = ("ttl", "jsonld", "nt", "nq", "trig")
+SERVE_SETTINGS = [s for s in SETTINGS if s.name != "base_iri"]
+
+
+class Context:
+    """What every command needs: the project directory and resolved settings."""
+
+    def __init__(self, project_dir: Path, settings: Settings):
+        self.project_dir = project_dir
+        self.settings = settings
+
+    def project(self) -> Project:
+        from tipkg.project import load_project
+
+        return load_project(self.project_dir)
+
+    def graph(self, project: Project) -> KnowledgeGraph:
+        from tipkg.graph import assemble
+
+        return assemble(project, self.settings)
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a user error into its one-line message and exit code, with no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TipkgError as error:
+            click.echo(f"tipkg: error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project directory holding ontology/, shapes/, data/ and queries/.",
+)
+@click.option("--base-iri", default=None, help="Base IRI of minted resources [env TIPKG_BASE_IRI].")
+@click.version_option(package_name="tipkg")
+@click.pass_context
+@reports_errors
+def main(ctx: click.Context, project_dir: Path, base_iri: str | None) -> None:
+    """Build, check, query and publish the trafficking-in-persons knowledge graph.
+
+    \b
+    Example:
+      tipkg build                 # assemble, validate, write dist/
+      tipkg query meetings-attended-by-saint-lucia
+      tipkg serve                 # http://127.0.0.1:8080/
+    """
+    ctx.obj = Context(project_dir, Settings.load({"base_iri": base_iri}))
+
+
+def _validated(context: Context) -> tuple[Project, KnowledgeGraph]:
+    from tipkg.validate import check, raise_for
+
+    project = context.project()
+    kg = context.graph(project)
+    raise_for(check(kg, project.shape_files))
+    return project, kg
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory [default: PROJECT/dist].",
+)
+@click.pass_obj
+@reports_errors
+def build(context: Context, out: Path | None) -> None:
+    """Assemble the graph, validate it, and write every dump to dist/.
+
+    Nothing is written unless validation passes; dist/ is replaced in one step.
+
+    \b
+    Example:
+      tipkg build
+      tipkg --project ../my-copy build --out /tmp/dist
+    """
+    from tipkg.publish import write
+
+    started = time.perf_counter()
+    project, kg = _validated(context)
+    out_dir = out or project.root / "dist"
+    manifest = write(kg, project, out_dir)
+    click.echo(f"built {manifest.triples} triples in {len(manifest.graphs)} named graphs")
+    for published in manifest.files:
+        click.echo(
+            f"  {out_dir / published.name}  {published.bytes:>9,} bytes  {published.sha256[:12]}"
+        )
+    click.echo(f"done in {time.perf_counter() - started:.2f} s")
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@reports_errors
+def validate(context: Context, fmt: str) -> None:
+    """Check the assembled graph against the SHACL shapes in shapes/.
+
+    Prints every finding (focus node by label, path, message, severity) and exits 1 on
+    violations.
+
+    \b
+    Example:
+      tipkg validate
+      tipkg validate --format json
+    """
+    from tipkg.validate import check
+
+    project = context.project()
+    report = check(context.graph(project), project.shape_files)
+    click.echo(report.to_json() if fmt == "json" else report.format_text())
+    if not report.conforms:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("spec")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "ttl"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["oxigraph", "rdflib"]),
+    default="oxigraph",
+    show_default=True,
+    help="Query engine.",
+)
+@click.pass_obj
+@reports_errors
+def query(context: Context, spec: str, fmt: str, engine: str) -> None:
+    """Run a SPARQL query over the union of all graphs.
+
+    SPEC is a .rq file, the name of a query in queries/, or the query text itself.
+
+    \b
+    Example:
+      tipkg query tipcom-members
+      tipkg query queries/provenance-of-a-fact.rq --format csv
+      tipkg query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
+    """
+    from tipkg import query as queries
+
+    project = context.project()
+    resolved = queries.resolve(spec, queries.load_queries(project.query_files))
+    text = resolved if isinstance(resolved, str) else resolved.text
+    kg = context.graph(project)
+    if engine == "rdflib":
+        result = queries.run_rdflib(kg.dataset, text, kg.iris.base)
+    else:
+        result = queries.run_oxigraph(queries.to_oxigraph(kg.dataset), text, kg.iris.base)
+    click.echo(queries.format_result(result, fmt, kg.iris.prefixes()), nl=False)
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="ttl", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+@click.pass_obj
+@reports_errors
+def export(context: Context, fmt: str, output: Path | None) -> None:
+    """Print the validated graph in one serialisation (the same bytes as the dist/ dump).
+
+    \b
+    Example:
+      tipkg export --format jsonld -o tipkg.jsonld
+      tipkg export --format nq | gzip > tipkg.nq.gz
+    """
+    from tipkg.publish import serialise
+
+    _, kg = _validated(context)
+    text = serialise(kg, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output} ({len(text.encode()):,} bytes)", err=True)
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@reports_errors
+def stats(context: Context, fmt: str) -> None:
+    """Count triples per graph, entities per class and links per external dataset.
+
+    \b
+    Example:
+      tipkg stats
+      tipkg stats --format json
+    """
+    import json
+    from dataclasses import asdict
+
+    from tipkg.publish import link_targets, statistics
+
+    kg = context.graph(context.project())
+    counts = statistics(kg, link_targets(kg))
+    if fmt == "json":
+        click.echo(json.dumps(asdict(counts), indent=2))
+        return
+    click.echo(f"triples: {counts.triples}")
+    click.echo("triples per graph:")
+    for graph, count in counts.triples_per_graph.items():
+        click.echo(f"  {count:>6}  {graph}")
+    click.echo("entities per class:")
+    for cls, count in counts.entities_per_class.items():
+        click.echo(f"  {count:>6}  {cls}")
+    click.echo("links per target:")
+    for target, count in counts.links_per_target.items():
+        click.echo(f"  {count:>6}  {target}")
+
+
+def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One CLI option per registered setting, so every limit is overridable from the CLI."""
+    for setting in reversed(SERVE_SETTINGS):
+        option = "--" + setting.name.replace("_", "-")
+        command = click.option(
+            option,
+            setting.name,
+            default=None,
+            help=f"{setting.description} [default: {setting.default!r}; env {setting.env_var}]",
+        )(command)
+    return command
+
+
+@main.command()
+@click.option(
+    "--dist",
+    "dist_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory written by `tipkg build` [default: PROJECT/dist].",
+)
+@_setting_options
+@click.pass_context
+@reports_errors
+def serve(ctx: click.Context, dist_dir: Path | None, **overrides: str | None) -> None:
+    """Serve dist/ read-only: SPARQL endpoint, resource pages, dumps.
+
+    \b
+    Example:
+      tipkg serve
+      tipkg --base-iri http://127.0.0.1:8080/ serve --port 8080 --query-timeout 5
+    """
+    from tipkg.server.app import run
+
+    context: Context = ctx.obj
+    base_override = ctx.parent.params.get("base_iri") if ctx.parent else None
+    settings = Settings.load({**overrides, "base_iri": base_override})
+    run(settings, dist_dir or context.project_dir / "dist")

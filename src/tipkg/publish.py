@@ -1,0 +1,492 @@
+"""Publish a validated graph as dumps in ``dist/``: reproducible, checksummed, described.
+
+Everything is written to a temporary sibling directory and swapped in only when every file is
+complete, so a failed build leaves the previous ``dist/`` exactly as it was. Output is
+byte-identical for the same input: lines and nodes are sorted, gzip headers carry no time,
+and the only date comes from the dataset description (or ``SOURCE_DATE_EPOCH``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
+
+from tipkg.errors import InputError
+from tipkg.graph import KnowledgeGraph
+from tipkg.project import Project
+from tipkg.vocab import SD, SPDX, Iris
+
+DUMP_NAME = "tipkg"
+# name suffix → (media type, serialisation kind); the order is the order of the download list.
+DUMP_FORMATS: dict[str, str] = {
+    "ttl": "text/turtle",
+    "jsonld": "application/ld+json",
+    "nt": "application/n-triples",
+    "nq": "application/n-quads",
+    "trig": "application/trig",
+}
+LINK_PREDICATES = (OWL.sameAs, SKOS.exactMatch, SKOS.closeMatch)
+
+
+@dataclass
+class PublishedFile:
+    name: str
+    media_type: str
+    bytes: int
+    sha256: str
+    triples: int | None = None
+
+
+@dataclass
+class Manifest:
+    """What a build wrote; also ``dist/manifest.json``, which the server reads."""
+
+    base_iri: str
+    version: str
+    modified: str
+    triples: int
+    graphs: list[dict[str, Any]] = field(default_factory=list)
+    files: list[PublishedFile] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[dict[str, str]] = field(default_factory=list)
+    classes: dict[str, int] = field(default_factory=dict)
+    links: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Counts a curator and the VoID description both want."""
+
+    triples: int
+    triples_per_graph: dict[str, int]
+    entities_per_class: dict[str, int]
+    links_per_target: dict[str, int]
+
+
+def union_graph(dataset: Dataset, iris: Iris) -> Graph:
+    """All named graphs merged into one plain Graph, with the project's prefixes bound."""
+    union = _bound_graph(iris)
+    for triple in dataset.triples((None, None, None)):
+        union.add(triple)
+    return union
+
+
+def _bound_graph(iris: Iris) -> Graph:
+    """An empty Graph that knows exactly the project's prefixes (none picked up from inputs)."""
+    graph = Graph(bind_namespaces="none")
+    for prefix, namespace in iris.prefixes().items():
+        graph.bind(prefix, namespace, replace=True)
+    return graph
+
+
+def named_graphs(dataset: Dataset) -> list[Graph]:
+    """The non-empty named graphs, sorted by IRI."""
+    graphs = [g for g in dataset.graphs() if len(g) and isinstance(g.identifier, URIRef)]
+    return sorted(graphs, key=lambda g: str(g.identifier))
+
+
+def statistics(kg: KnowledgeGraph, targets: dict[str, str]) -> Statistics:
+    """Triples per graph, entities per asserted or materialised class, links per target dataset."""
+    union = union_graph(kg.dataset, kg.iris)
+    described = {kg.iris.graph("ontology"), kg.iris.graph("dataset")}
+    entities = Graph()
+    for graph in named_graphs(kg.dataset):
+        if graph.identifier not in described:
+            entities += graph
+    classes: Counter[str] = Counter()
+    for cls in set(entities.objects(None, RDF.type)):
+        classes[union.namespace_manager.normalizeUri(cls)] = len(
+            set(entities.subjects(RDF.type, cls))
+        )
+    links: Counter[str] = Counter()
+    for predicate in LINK_PREDICATES:
+        for obj in union.objects(None, predicate):
+            for space, title in targets.items():
+                if str(obj).startswith(space):
+                    links[title] += 1
+    return Statistics(
+        triples=len(union),
+        triples_per_graph={str(g.identifier): len(g) for g in named_graphs(kg.dataset)},
+        entities_per_class=dict(sorted(classes.items())),
+        links_per_target=dict(sorted(links.items())),
+    )
+
+
+def link_targets(kg: KnowledgeGraph) -> dict[str, str]:
+    """External datasets declared in data/dataset.ttl: uriSpace → title."""
+    description = kg.dataset.graph(kg.iris.graph("dataset"))
+    targets = {}
+    for dataset, space in description.subject_objects(VOID.uriSpace):
+        if dataset != kg.iris.dataset:
+            targets[str(space)] = str(description.value(dataset, DCTERMS.title) or dataset)
+    return dict(sorted(targets.items()))
+
+
+# ------------------------------------------------------------------ serialisations
+
+
+def _sorted_lines(text: str) -> str:
+    lines = sorted({line for line in text.splitlines() if line.strip()})
+    return "\n".join(lines) + "\n"
+
+
+def _canonical(graph: Graph) -> Graph:
+    """Blank nodes relabelled by content, so their labels are the same in every build."""
+    if not any(isinstance(term, BNode) for triple in graph for term in triple):
+        return graph
+    canonical = Graph(identifier=graph.identifier)
+    canonical.namespace_manager = graph.namespace_manager
+    for triple in to_canonical_graph(graph):
+        canonical.add(triple)
+    return canonical
+
+
+def to_ntriples(union: Graph) -> str:
+    return _sorted_lines(_canonical(union).serialize(format="nt"))
+
+
+def to_nquads(dataset: Dataset) -> str:
+    lines: list[str] = []
+    for graph in named_graphs(dataset):
+        name = graph.identifier.n3()
+        for line in _canonical(graph).serialize(format="nt").splitlines():
+            if line.strip():
+                lines.append(f"{line[:-1].rstrip()} {name} .")
+    return "\n".join(sorted(set(lines))) + "\n"
+
+
+def to_turtle(graph: Graph) -> str:
+    return _canonical(graph).serialize(format="turtle")
+
+
+def to_trig(dataset: Dataset, iris: Iris) -> str:
+    """TriG with one block per named graph, graphs in IRI order (rdflib's own order varies)."""
+    prefix_lines: set[str] = set()
+    blocks = []
+    for graph in named_graphs(dataset):
+        body = _bound_graph(iris)
+        body += graph
+        lines = to_turtle(body).splitlines()
+        prefix_lines.update(line for line in lines if line.startswith("@prefix"))
+        statements = "\n".join(
+            "    " + line if line else "" for line in lines if not line.startswith("@prefix")
+        ).strip("\n")
+        blocks.append(f"{graph.identifier.n3()} {{\n{statements}\n}}\n")
+    return "\n".join(sorted(prefix_lines)) + "\n\n" + "\n".join(blocks)
+
+
+def jsonld_context(union: Graph, iris: Iris) -> dict[str, Any]:
+    """A human-friendly @context: prefixes, plus a short term for every property used whose
+    local name is unambiguous, coerced to @id or to its one datatype where the data allows."""
+    context: dict[str, Any] = {prefix: str(ns) for prefix, ns in iris.prefixes().items()}
+    by_local_name: dict[str, set[URIRef]] = {}
+    for predicate in set(union.predicates()):
+        local = union.namespace_manager.normalizeUri(predicate).split(":")[-1]
+        if local.isidentifier():
+            by_local_name.setdefault(local, set()).add(predicate)
+    for local, predicates in sorted(by_local_name.items()):
+        if local in context or local == "type" or not local[0].islower():
+            continue
+        # On a clash of local names the most used property gets the short term.
+        predicate = max(sorted(predicates), key=lambda p: len(set(union.subject_objects(p))))
+        objects = set(union.objects(None, predicate))
+        term: dict[str, Any] = {"@id": union.namespace_manager.normalizeUri(predicate)}
+        if all(isinstance(o, URIRef) for o in objects):
+            term["@type"] = "@id"
+        else:
+            datatypes = {o.datatype for o in objects if isinstance(o, Literal)}
+            languages = {o.language for o in objects if isinstance(o, Literal)}
+            if (
+                len(datatypes) == 1
+                and None not in datatypes
+                and all(isinstance(o, Literal) for o in objects)
+            ):
+                term["@type"] = union.namespace_manager.normalizeUri(next(iter(datatypes)))
+            elif datatypes == {None} and languages == {"en"}:
+                term["@language"] = "en"
+        context[local] = term
+    return {"@context": context}
+
+
+def to_jsonld(union: Graph, context: dict[str, Any]) -> str:
+    """JSON-LD 1.1 compacted with the published context, nodes and values in a stable order."""
+    document = json.loads(union.serialize(format="json-ld", context=context["@context"]))
+    nodes = document.get("@graph", [document])
+    for node in nodes:
+        for key, value in node.items():
+            if isinstance(value, list):
+                node[key] = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
+    ordered = {
+        "@context": context["@context"],
+        "@graph": sorted(
+            ({k: node[k] for k in sorted(node) if k != "@context"} for node in nodes),
+            key=lambda n: str(n.get("@id", "")),
+        ),
+    }
+    return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+
+
+# ------------------------------------------------------------------ VoID and DCAT
+
+
+def describe_dataset(
+    kg: KnowledgeGraph, stats: Statistics, files: list[PublishedFile], modified: str
+) -> Graph:
+    """VoID + DCAT: the dataset, its graphs as subsets, its linksets and its distributions."""
+    iris = kg.iris
+    description = _bound_graph(iris)
+    description += kg.dataset.graph(iris.graph("dataset"))
+    dataset = iris.dataset
+    description.set((dataset, DCTERMS.modified, Literal(modified[:10], datatype=XSD.date)))
+    description.add((dataset, VOID.triples, Literal(stats.triples)))
+    description.add((dataset, VOID.uriSpace, Literal(iris.base + "id/")))
+    description.add((dataset, VOID.sparqlEndpoint, URIRef(iris.base + "sparql")))
+    description.add((dataset, VOID.rootResource, iris.ontology))
+    for vocabulary in sorted(
+        {
+            str(p).rsplit("#", 1)[0] + "#" if "#" in str(p) else str(p).rsplit("/", 1)[0] + "/"
+            for p in union_graph(kg.dataset, iris).predicates()
+        }
+    ):
+        description.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
+    for graph_iri, count in stats.triples_per_graph.items():
+        subset = URIRef(graph_iri)
+        description.add((dataset, VOID.subset, subset))
+        description.add((subset, RDF.type, VOID.Dataset))
+        description.add((subset, RDF.type, SD.NamedGraph))
+        description.add((subset, VOID.triples, Literal(count)))
+    union = union_graph(kg.dataset, iris)
+    for cls_name, count in stats.entities_per_class.items():
+        cls = union.namespace_manager.expand_curie(cls_name)
+        partition = URIRef(f"{iris.base}dataset/class/{cls_name.replace(':', '-')}")
+        description.add((dataset, VOID.classPartition, partition))
+        description.add((partition, VOID["class"], cls))
+        description.add((partition, VOID.entities, Literal(count)))
+    targets = link_targets(kg)
+    for graph_iri in stats.triples_per_graph:
+        if "/graph/linkset/" not in graph_iri:
+            continue
+        graph = kg.dataset.graph(URIRef(graph_iri))
+        for space in targets:
+            target = next(description.subjects(VOID.uriSpace, Literal(space)))
+            for predicate in LINK_PREDICATES:
+                count = sum(1 for o in graph.objects(None, predicate) if str(o).startswith(space))
+                if not count:
+                    continue
+                local = union.namespace_manager.normalizeUri(predicate).replace(":", "-")
+                linkset = URIRef(f"{graph_iri}/{local}")
+                description.add((dataset, VOID.subset, linkset))
+                description.add((linkset, RDF.type, VOID.Linkset))
+                description.add((linkset, VOID.subjectsTarget, dataset))
+                description.add((linkset, VOID.objectsTarget, target))
+                description.add((linkset, VOID.target, target))
+                description.add((linkset, VOID.linkPredicate, predicate))
+                description.add((linkset, VOID.triples, Literal(count)))
+                description.add((linkset, DCTERMS.source, URIRef(graph_iri)))
+    license_iri = description.value(dataset, DCTERMS.license)
+    for published in files:
+        url = URIRef(f"{iris.base}download/{published.name}")
+        distribution = URIRef(f"{iris.base}dataset/distribution/{published.name}")
+        checksum = URIRef(f"{iris.base}dataset/distribution/{published.name}/sha256")
+        description.add((dataset, DCAT.distribution, distribution))
+        description.add((distribution, RDF.type, DCAT.Distribution))
+        description.add((distribution, DCTERMS.title, Literal(published.name)))
+        description.add((distribution, DCAT.downloadURL, url))
+        description.add((distribution, DCAT.accessURL, url))
+        description.add(
+            (
+                distribution,
+                DCAT.mediaType,
+                URIRef("https://www.iana.org/assignments/media-types/" + published.media_type),
+            )
+        )
+        description.add(
+            (distribution, DCAT.byteSize, Literal(published.bytes, datatype=XSD.nonNegativeInteger))
+        )
+        description.add((distribution, SPDX.checksum, checksum))
+        description.add((checksum, RDF.type, SPDX.Checksum))
+        description.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        description.add(
+            (checksum, SPDX.checksumValue, Literal(published.sha256, datatype=XSD.hexBinary))
+        )
+        if license_iri is not None:
+            description.add((distribution, DCTERMS.license, license_iri))
+        if published.triples is not None:
+            description.add((distribution, VOID.triples, Literal(published.triples)))
+        if not published.name.endswith(".gz") and published.name.startswith(DUMP_NAME + "."):
+            description.add((dataset, VOID.dataDump, url))
+    return description
+
+
+# ------------------------------------------------------------------ the write
+
+
+def serialise(kg: KnowledgeGraph, fmt: str) -> str:
+    """One dump as text: ``ttl``, ``jsonld`` and ``nt`` hold the union of the named graphs,
+    ``nq`` and ``trig`` keep each graph."""
+    if fmt == "nq":
+        return to_nquads(kg.dataset)
+    if fmt == "trig":
+        return to_trig(kg.dataset, kg.iris)
+    union = union_graph(kg.dataset, kg.iris)
+    if fmt == "ttl":
+        return to_turtle(union)
+    if fmt == "nt":
+        return to_ntriples(union)
+    if fmt == "jsonld":
+        return to_jsonld(union, jsonld_context(union, kg.iris))
+    raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(DUMP_FORMATS)}")
+
+
+def build_date(kg: KnowledgeGraph) -> str:
+    """The build's one timestamp: SOURCE_DATE_EPOCH if set, else the dataset's dct:modified."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise InputError(f"SOURCE_DATE_EPOCH must be an integer, got {epoch!r}") from None
+    modified = kg.dataset.graph(kg.iris.graph("dataset")).value(kg.iris.dataset, DCTERMS.modified)
+    if modified is None or not isinstance(modified.toPython(), date):
+        raise InputError("the dataset description needs a dct:modified date (xsd:date)")
+    return f"{modified.toPython().isoformat()}T00:00:00Z"
+
+
+def write(kg: KnowledgeGraph, project: Project, out_dir: Path) -> Manifest:
+    """Write every dump, its gzip, the context, VoID/DCAT, SHA256SUMS and the manifest, then
+    swap the new directory in place of ``out_dir``."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(0o755)
+    try:
+        manifest = _write_into(kg, project, staging)
+        _swap(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest:
+    iris = kg.iris
+    union = union_graph(kg.dataset, iris)
+    context = jsonld_context(union, iris)
+    ontology = _bound_graph(iris)
+    ontology += kg.dataset.graph(iris.graph("ontology"))
+    contents: dict[str, tuple[str, int | None]] = {
+        f"{DUMP_NAME}.{fmt}": (serialise(kg, fmt), len(kg.dataset)) for fmt in DUMP_FORMATS
+    }
+    contents["context.jsonld"] = (json.dumps(context, indent=2, ensure_ascii=False) + "\n", None)
+    contents["ontology.ttl"] = (to_turtle(ontology), len(ontology))
+    files: list[PublishedFile] = []
+    for name, (text, triples) in contents.items():
+        data = text.encode("utf-8")
+        files.append(_save(staging / name, data, _media_type(name), triples))
+        if name.startswith(DUMP_NAME + "."):
+            files.append(_save(staging / f"{name}.gz", _gzip(data), "application/gzip", triples))
+    (staging / "queries").mkdir()
+    queries = []
+    for path in project.query_files:
+        shutil.copyfile(path, staging / "queries" / path.name)
+        queries.append({"name": path.stem, "file": f"queries/{path.name}", **_query_header(path)})
+    modified = build_date(kg)
+    targets = link_targets(kg)
+    stats = statistics(kg, targets)
+    void = describe_dataset(kg, stats, files, modified)
+    files.append(_save(staging / "void.ttl", to_turtle(void).encode(), "text/turtle", len(void)))
+    sums = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
+    (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    manifest = Manifest(
+        base_iri=iris.base,
+        version=next(f.sha256 for f in files if f.name == f"{DUMP_NAME}.nq"),
+        modified=modified,
+        triples=stats.triples,
+        graphs=[
+            {"iri": iri, "kind": _graph_kind(iri, iris), "triples": count}
+            for iri, count in stats.triples_per_graph.items()
+        ],
+        files=files,
+        documents=[
+            {
+                "slug": slug,
+                "iri": str(iris.document(slug)),
+                "graph": str(iris.graph("document", slug)),
+                "title": str(kg.dataset.value(iris.document(slug), DCTERMS.title) or slug),
+                "sha256": source.sha256,
+                "sentences": len(source.sentences),
+            }
+            for slug, source in sorted(kg.sources.items())
+        ],
+        queries=queries,
+        classes=stats.entities_per_class,
+        links=stats.links_per_target,
+    )
+    (staging / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    return manifest
+
+
+def _graph_kind(graph_iri: str, iris: Iris) -> str:
+    return graph_iri[len(iris.base + "graph/") :].split("/", 1)[0]
+
+
+def _media_type(name: str) -> str:
+    if name == "context.jsonld":
+        return "application/ld+json"
+    return DUMP_FORMATS[name.rsplit(".", 1)[-1]]
+
+
+def _gzip(data: bytes) -> bytes:
+    """gzip with no file name and no time in the header, so equal input gives equal bytes."""
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _save(path: Path, data: bytes, media_type: str, triples: int | None) -> PublishedFile:
+    path.write_bytes(data)
+    return PublishedFile(
+        path.name, media_type, len(data), hashlib.sha256(data).hexdigest(), triples
+    )
+
+
+def _query_header(path: Path) -> dict[str, str]:
+    header = {"title": path.stem.replace("-", " "), "question": ""}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        key, _, value = line.lstrip("# ").partition(":")
+        if key.strip() in header and value.strip():
+            header[key.strip()] = value.strip()
+    return header
+
+
+def _swap(staging: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``staging`` with two renames; the old tree is removed last."""
+    retired: Path | None = None
+    if out_dir.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+        retired.rmdir()
+        out_dir.rename(retired)
+    try:
+        staging.rename(out_dir)
+    except OSError:
+        if retired is not None:
+            retired.rename(out_dir)
+        raise
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
