@@ -1,7 +1,8 @@
 """Namespaces: the reused vocabularies, and the one place that turns the base IRI into IRIs.
 
 Project files write minted IRIs relative to the base (``<id/event/…>``,
-``@prefix tip: <ontology#>``); they are resolved against ``Settings.base_iri`` when parsed, so the base is declared once.
+``@prefix tip: <ontology#>``); they are resolved against ``Settings.base_iri`` when parsed,
+so the base is declared once.
 """
 
 from __future__ import annotations
