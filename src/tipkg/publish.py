@@ -27,6 +27,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 from tipkg.errors import InputError
 from tipkg.graph import KnowledgeGraph
 from tipkg.project import Project
+from tipkg.query import load_queries
 from tipkg.vocab import SD, SPDX, Iris
 
 DUMP_NAME = "tipkg"
@@ -403,9 +404,16 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
             files.append(_save(staging / f"{name}.gz", _gzip(data), "application/gzip", triples))
     (staging / "queries").mkdir()
     queries = []
-    for path in project.query_files:
-        shutil.copyfile(path, staging / "queries" / path.name)
-        queries.append({"name": path.stem, "file": f"queries/{path.name}", **_query_header(path)})
+    for query_file in load_queries(project.query_files):
+        shutil.copyfile(query_file.path, staging / "queries" / query_file.path.name)
+        queries.append(
+            {
+                "name": query_file.name,
+                "file": f"queries/{query_file.path.name}",
+                "title": query_file.title,
+                "question": query_file.question,
+            }
+        )
     modified = build_date(kg)
     targets = link_targets(kg)
     stats = statistics(kg, targets)
@@ -462,17 +470,6 @@ def _save(path: Path, data: bytes, media_type: str, triples: int | None) -> Publ
     return PublishedFile(
         path.name, media_type, len(data), hashlib.sha256(data).hexdigest(), triples
     )
-
-
-def _query_header(path: Path) -> dict[str, str]:
-    header = {"title": path.stem.replace("-", " "), "question": ""}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
-            break
-        key, _, value = line.lstrip("# ").partition(":")
-        if key.strip() in header and value.strip():
-            header[key.strip()] = value.strip()
-    return header
 
 
 def _swap(staging: Path, out_dir: Path) -> None:
