@@ -1,0 +1,246 @@
+"""Validate the assembled graph against the SHACL shapes in ``shapes/``.
+
+The shapes run over the union of all named graphs: a shared state or organisation gets its type
+and name from ``graph/shared`` but its ``prov:wasDerivedFrom`` from the report that mentions it,
+and a constraint has to see both. Shape files follow the project's relative-IRI convention; the
+``sh:namespace`` literals of SPARQL prefix declarations are resolved against the base IRI too,
+since Turtle resolves only IRIs, not literals.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pyshacl import validate as run_shacl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SH, SKOS, XSD
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Result
+from rdflib.term import Node
+
+from tipkg.errors import ValidationFailed
+from tipkg.graph import KnowledgeGraph, parse_turtle
+from tipkg.vocab import SCHEMA
+
+SEVERITY_ORDER = ("Violation", "Warning", "Info")
+PATH_MODIFIERS = ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?"))
+# What names a focus node in a report, in order of preference (documents and datasets have titles).
+LABEL_PROPERTIES = (RDFS.label, SCHEMA.name, SKOS.prefLabel, DCTERMS.title, FOAF.name)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result in a curator's terms: labels, prefixed names and the shape's message."""
+
+    focus: str
+    focus_label: str
+    path: str
+    value: str
+    message: str
+    severity: str
+    source_shape: str
+
+    def sort_key(self) -> tuple[int, str, str, str, str, str]:
+        return (
+            SEVERITY_ORDER.index(self.severity),
+            self.focus,
+            self.path,
+            self.message,
+            self.value,
+            self.source_shape,
+        )
+
+    def format_line(self) -> str:
+        focus = self.focus_label
+        if self.focus_label != self.focus:
+            focus += f" ({self.focus})"
+        path = f"{self.path}: " if self.path else ""
+        return f"{self.severity}  {focus}  {path}{self.message}"
+
+
+@dataclass
+class Report:
+    """What the validate stage returns; ``conforms`` is pyshacl's verdict over every result."""
+
+    conforms: bool
+    results: list[Finding] = field(default_factory=list)
+
+    def format_text(self) -> str:
+        return "\n".join(finding.format_line() for finding in self.results)
+
+    def to_json(self) -> str:
+        document = {"conforms": self.conforms, "results": [asdict(f) for f in self.results]}
+        return json.dumps(document, ensure_ascii=False, indent=2)
+
+    def summary(self) -> str:
+        """One line: how many results of each severity, and the first of them."""
+        if not self.results:
+            return "conforms"
+        counts = []
+        for severity in SEVERITY_ORDER:
+            count = sum(1 for finding in self.results if finding.severity == severity)
+            if count:
+                counts.append(f"{count} {severity.lower()}{'' if count == 1 else 's'}")
+        return f"{'; '.join(counts)}; first: {self.results[0].format_line()}"
+
+
+def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
+    """Validate the union of ``kg``'s graphs; a malformed shape file raises ``InputError``."""
+    shapes = load_shapes(kg, shape_files)
+    union = _PreparedQueryGraph()
+    for prefix, namespace in kg.iris.prefixes().items():
+        union.bind(prefix, namespace, replace=True)
+    for subject, predicate, obj, _graph in kg.dataset.quads((None, None, None, None)):
+        union.add((subject, predicate, obj))
+    conforms, results_graph, _text = run_shacl(
+        union, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
+    )
+    namer = _Namer(kg, shapes, union)
+    findings = sorted(
+        (
+            namer.finding(result, results_graph)
+            for result in results_graph.subjects(RDF.type, SH.ValidationResult)
+        ),
+        key=Finding.sort_key,
+    )
+    return Report(conforms=bool(conforms), results=findings)
+
+
+def raise_for(report: Report) -> None:
+    """Turn a non-conforming report into ``ValidationFailed`` with a one-line summary."""
+    if not report.conforms:
+        raise ValidationFailed(report.summary())
+
+
+def load_shapes(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Graph:
+    """Parse the shape files against the base IRI, resolving relative ``sh:namespace`` too."""
+    shapes = Graph()
+    for path in shape_files:
+        parse_turtle(path, kg.iris.base, into=shapes)
+    for declaration, namespace in list(shapes.subject_objects(SH.namespace)):
+        # URIRef(…, base=…) resolves as Turtle does, keeping the empty fragment of "ontology#".
+        resolved = str(URIRef(str(namespace), base=kg.iris.base))
+        if resolved != str(namespace):
+            shapes.set((declaration, SH.namespace, Literal(resolved, datatype=XSD.anyURI)))
+    return shapes
+
+
+class _PreparedQueryGraph(Graph):
+    """A Graph that parses each SPARQL text once: pyshacl re-parses a SPARQL constraint for every
+    focus node, and parsing (~25 ms a query) then costs more than evaluating it."""
+
+    def query(self, query_object: str | Query, *args: Any, **kwargs: Any) -> Result:  # type: ignore[override]
+        if isinstance(query_object, str):
+            # Graph.query would resolve undeclared prefixes with the graph's bindings; so do we.
+            namespaces = tuple(sorted(self.namespaces()))
+            query_object = _prepare(_sorted_prefixes(query_object), namespaces)
+        return super().query(query_object, *args, **kwargs)
+
+
+def _sorted_prefixes(query_text: str) -> str:
+    """pyshacl writes a constraint's PREFIX lines in no fixed order; sorting them lets the same
+    constraint hit the cache in every run."""
+    lines = query_text.splitlines()
+    count = next((i for i, line in enumerate(lines) if not line.startswith("PREFIX ")), len(lines))
+    return "\n".join(sorted(lines[:count]) + lines[count:])
+
+
+@lru_cache(maxsize=256)
+def _prepare(query_text: str, namespaces: tuple[tuple[str, URIRef], ...]) -> Query:
+    return prepareQuery(query_text, initNs=dict(namespaces))
+
+
+class _Namer:
+    """Renders result nodes as prefixed names and labels, using the project's prefixes."""
+
+    def __init__(self, kg: KnowledgeGraph, shapes: Graph, union: Graph) -> None:
+        self.shapes = shapes
+        self.union = union
+        self.names = Graph().namespace_manager
+        for prefix, namespace in shapes.namespaces():
+            self.names.bind(prefix, namespace, replace=True)
+        for prefix, namespace in kg.iris.prefixes().items():
+            self.names.bind(prefix, namespace, replace=True)
+
+    def finding(self, result: Node, results: Graph) -> Finding:
+        focus = results.value(result, SH.focusNode)
+        path = results.value(result, SH.resultPath)
+        value = results.value(result, SH.value)
+        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
+        severity = results.value(result, SH.resultSeverity)
+        shape = results.value(result, SH.sourceShape)
+        return Finding(
+            focus=self._node_id(focus),
+            focus_label=self.label(focus),
+            path=self._path(path, results) if path is not None else "",
+            value=self.term(value) if value is not None else "",
+            message=" / ".join(messages),
+            severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            source_shape=self._named_shape(shape),
+        )
+
+    def label(self, node: Node | None) -> str:
+        """The node's label (English preferred) if it has one, else its IRI."""
+        if node is None:
+            return ""
+        for prop in LABEL_PROPERTIES:
+            labels = sorted(self.union.objects(node, prop), key=_label_preference)
+            if labels:
+                return str(labels[0])
+        return self._node_id(node)
+
+    def term(self, node: Node) -> str:
+        if isinstance(node, URIRef):
+            return self._prefixed(node)
+        if isinstance(node, Literal):
+            return node.n3(self.names)
+        return f"_:{node}"
+
+    def _prefixed(self, iri: URIRef) -> str:
+        return self.names.normalizeUri(iri)
+
+    def _node_id(self, node: Node | None) -> str:
+        if node is None:
+            return ""
+        return str(node) if isinstance(node, URIRef) else f"_:{node}"
+
+    def _path(self, path: Node, graph: Graph) -> str:
+        """A SHACL property path in SPARQL path syntax."""
+        if isinstance(path, URIRef):
+            return self._prefixed(path)
+        if (path, RDF.first, None) in graph:
+            return "/".join(self._path(step, graph) for step in Collection(graph, path))
+        inverse = graph.value(path, SH.inversePath)
+        if inverse is not None:
+            return f"^{self._path(inverse, graph)}"
+        alternatives = graph.value(path, SH.alternativePath)
+        if alternatives is not None:
+            return "|".join(self._path(step, graph) for step in Collection(graph, alternatives))
+        for modifier, suffix in PATH_MODIFIERS:
+            inner = graph.value(path, modifier)
+            if inner is not None:
+                return f"({self._path(inner, graph)}){suffix}"
+        return f"_:{path}"
+
+    def _named_shape(self, shape: Node | None) -> str:
+        """The shape itself if it has an IRI, else the nearest named shape that holds it."""
+        seen: set[Node] = set()
+        while isinstance(shape, BNode) and shape not in seen:
+            seen.add(shape)
+            shape = next(iter(self.shapes.subjects(SH.property, shape)), None) or next(
+                iter(self.shapes.subjects(SH.node, shape)), None
+            )
+        return self._prefixed(shape) if isinstance(shape, URIRef) else ""
+
+
+def _label_preference(label: Node) -> tuple[int, str]:
+    """English labels first, then untagged ones, then the rest; alphabetical within each."""
+    language = label.language if isinstance(label, Literal) else None
+    rank = 0 if language == "en" else 1 if language is None else 2
+    return (rank, str(label))
