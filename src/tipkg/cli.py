@@ -119,9 +119,10 @@ def build(context: Context, out: Path | None) -> None:
     out_dir = out or project.root / "dist"
     manifest = write(kg, project, out_dir)
     click.echo(f"built {manifest.triples} triples in {len(manifest.graphs)} named graphs")
+    click.echo(f"wrote {out_dir}/")
     for published in manifest.files:
         click.echo(
-            f"  {out_dir / published.name}  {published.bytes:>9,} bytes  {published.sha256[:12]}"
+            f"  {published.name:<18} {published.bytes:>9,} bytes  sha256 {published.sha256[:16]}…"
         )
     click.echo(f"done in {time.perf_counter() - started:.2f} s")
 
@@ -146,8 +147,17 @@ def validate(context: Context, fmt: str) -> None:
     from tipkg.validate import check
 
     project = context.project()
-    report = check(context.graph(project), project.shape_files)
-    click.echo(report.to_json() if fmt == "json" else report.format_text())
+    kg = context.graph(project)
+    report = check(kg, project.shape_files)
+    if fmt == "json":
+        click.echo(report.to_json())
+    else:
+        if report.results:
+            click.echo(report.format_text())
+        click.echo(
+            f"{report.summary().split('; first:')[0]}: {len(kg.dataset)} triples checked "
+            f"against {len(project.shape_files)} shape files"
+        )
     if not report.conforms:
         sys.exit(1)
 
