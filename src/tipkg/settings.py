@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated endpoint URLs SERVICE may call when federation is on.",
     ),
     Setting("gzip_min_bytes", 1_000, int, "Responses larger than this are gzip-compressed."),
+    Setting(
+        "query_cache_bytes",
+        64 * 1024 * 1024,
+        int,
+        "Memory for cached SPARQL answers (the data is immutable per build); 0 turns it off.",
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -113,6 +119,10 @@ class Settings:
     federation: bool = SETTINGS_BY_NAME["federation"].default
     federation_allow: tuple[str, ...] = field(default=SETTINGS_BY_NAME["federation_allow"].default)
     gzip_min_bytes: int = SETTINGS_BY_NAME["gzip_min_bytes"].default
+    query_cache_bytes: int = SETTINGS_BY_NAME["query_cache_bytes"].default
+    # Names set by the environment or an override rather than defaulted: a server must know
+    # whether a base IRI was asked for, even when it equals the default.
+    explicit: frozenset[str] = frozenset()
 
     @classmethod
     def load(
@@ -134,7 +144,7 @@ class Settings:
                 if isinstance(value, str)
                 else value
             )
-        return cls(**values)
+        return cls(**values, explicit=frozenset(values))
 
 
 def _convert(setting: Setting, raw: str, source: str) -> Any:
@@ -144,4 +154,6 @@ def _convert(setting: Setting, raw: str, source: str) -> Any:
         raise InputError(f"{source}: {error}") from None
 
 
-assert {f.name for f in fields(Settings)} == set(SETTINGS_BY_NAME), "registry and Settings differ"
+assert {f.name for f in fields(Settings)} - {"explicit"} == set(SETTINGS_BY_NAME), (
+    "registry and Settings differ"
+)

@@ -1,0 +1,325 @@
+"""The build the server answers from: dist/ read once into a pyoxigraph store, reloaded on change.
+
+Base IRI rule: a build is written under its *canonical* base (``manifest.json``'s ``base_iri``).
+The server answers under the *effective* base, which is ``settings.base_iri`` when that was set
+(``--base-iri`` or ``TIPKG_BASE_IRI``, i.e. it differs from the registry's default) and the
+canonical base otherwise. When the two differ, every IRI under the canonical base is rewritten to
+the effective base as the store is loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/``
+makes each minted IRI dereferenceable from the local server. Literals are never rewritten.
+
+The pages and the SPARQL routes read the build through :func:`current_published`; nothing else
+holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tipkg.errors import InputError
+from tipkg.settings import Settings
+from tipkg.vocab import Iris
+
+MANIFEST_NAME = "manifest.json"
+QUADS_NAME = "tipkg.nq"
+VOID_NAME = "void.ttl"
+RELOAD_CHECK_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExampleQuery:
+    """One example query from dist/queries, its IRIs already under the effective base."""
+
+    name: str
+    title: str
+    question: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Published:
+    """One loaded build of dist/: its manifest, its store, and the HTTP validators it implies."""
+
+    dist_dir: Path
+    settings: Settings
+    manifest: dict[str, Any]
+    canonical_base: str
+    base_iri: str
+    store: ox.Store
+    queries: dict[str, ExampleQuery]
+    etag: str
+    last_modified: str
+    modified: datetime
+    stamp: tuple[int, int] = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        """The build's identity: SHA-256 of ``tipkg.nq``, as written in the manifest."""
+        return str(self.manifest["version"])
+
+    @property
+    def iris(self) -> Iris:
+        """IRI shapes under the effective base."""
+        return Iris(self.base_iri)
+
+    def rebase(self, text: str) -> str:
+        """Text (a query, an IRI) with the canonical base replaced by the effective one."""
+        return rebase_text(text, self.canonical_base, self.base_iri)
+
+    def iri_for_path(self, path: str) -> str:
+        """The IRI a request path stands for (``/id/event/x`` → ``<base>id/event/x``)."""
+        return self.base_iri + path.lstrip("/")
+
+    def path_for_iri(self, iri: str) -> str | None:
+        """The local path that dereferences ``iri``, or ``None`` when it is not under the base."""
+        if not iri.startswith(self.base_iri):
+            return None
+        return "/" + iri[len(self.base_iri) :]
+
+    def variant_etag(self, variant: str) -> str:
+        """A weak ETag for one representation (``variant`` names it, e.g. a media type + path)."""
+        token = sha256(f"{self.etag}\n{variant}".encode()).hexdigest()[:24]
+        return f'W/"{token}"'
+
+    def cache_headers(self, variant: str) -> dict[str, str]:
+        """``ETag`` and ``Last-Modified`` for a representation derived only from this build."""
+        return {"ETag": self.variant_etag(variant), "Last-Modified": self.last_modified}
+
+    def not_modified(self, request: Request, variant: str) -> Response | None:
+        """A 304 when the client's validators match this build's ``variant``, else ``None``."""
+        return not_modified(request, self.cache_headers(variant), self.modified)
+
+
+def not_modified(request: Request, headers: dict[str, str], modified: datetime) -> Response | None:
+    """A 304 carrying ``headers`` when the request's validators match its ``ETag`` or
+    ``modified``, else ``None``. ``If-None-Match`` wins over ``If-Modified-Since``
+    (RFC 9110 §13.2.2); tags compare weakly, as the RFC says for GET."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if "*" in tags or headers["ETag"].removeprefix("W/") in tags:
+            return Response(status_code=304, headers=headers)
+        return None
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return None
+        if since.tzinfo is not None and since >= modified:
+            return Response(status_code=304, headers=headers)
+    return None
+
+
+def rebase_text(text: str, canonical_base: str, base_iri: str) -> str:
+    return text if canonical_base == base_iri else text.replace(canonical_base, base_iri)
+
+
+def effective_base(canonical_base: str, settings: Settings) -> str:
+    """The base the server answers under: the configured one if it was set, else the build's."""
+    if "base_iri" in settings.explicit:
+        return settings.base_iri
+    return canonical_base
+
+
+def manifest_stamp(dist_dir: Path) -> tuple[int, int]:
+    """A cheap fingerprint of dist/manifest.json (mtime in ns, size); (0, 0) when it is missing."""
+    try:
+        status = (dist_dir / MANIFEST_NAME).stat()
+    except OSError:
+        return (0, 0)
+    return (status.st_mtime_ns, status.st_size)
+
+
+def load_published(dist_dir: Path, settings: Settings) -> Published:
+    """Read dist/ into memory; a missing or half-written build is a one-line ``InputError``."""
+    dist_dir = dist_dir.resolve()
+    stamp = manifest_stamp(dist_dir)
+    manifest = _read_manifest(dist_dir)
+    canonical_base = manifest["base_iri"]
+    base_iri = effective_base(canonical_base, settings)
+    _check_files(dist_dir, manifest)
+    store = ox.Store()
+    quads_path = dist_dir / QUADS_NAME
+    void_graph = ox.NamedNode(Iris(base_iri).graph("void"))
+    try:
+        quads = ox.parse(path=quads_path, format=ox.RdfFormat.N_QUADS)
+        store.extend(_rebased_quads(quads, canonical_base, base_iri))
+        void_triples = ox.parse(
+            path=dist_dir / VOID_NAME, format=ox.RdfFormat.TURTLE, base_iri=canonical_base
+        )
+        store.extend(
+            _rebased_quads(
+                (ox.Quad(t.subject, t.predicate, t.object, void_graph) for t in void_triples),
+                canonical_base,
+                base_iri,
+            )
+        )
+    except (SyntaxError, ValueError) as error:
+        raise InputError(f"unreadable build: {error}", dist_dir) from None
+    modified = _parse_modified(manifest["modified"], dist_dir)
+    published = Published(
+        dist_dir=dist_dir,
+        settings=settings,
+        manifest=manifest,
+        canonical_base=canonical_base,
+        base_iri=base_iri,
+        store=store,
+        queries=_read_queries(dist_dir, manifest, canonical_base, base_iri),
+        etag=sha256(f"{manifest['version']}\n{base_iri}".encode()).hexdigest()[:32],
+        last_modified=format_datetime(modified, usegmt=True),
+        modified=modified,
+        stamp=stamp,
+    )
+    return published
+
+
+def _read_manifest(dist_dir: Path) -> dict[str, Any]:
+    path = dist_dir / MANIFEST_NAME
+    if not dist_dir.is_dir():
+        raise InputError("no build here: run `tipkg build` first", dist_dir)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("no manifest.json: the build is missing or unfinished", dist_dir) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(
+            f"unreadable manifest ({error}): rebuild with `tipkg build`", path
+        ) from None
+    required = ("base_iri", "version", "modified", "files")
+    missing = (
+        [key for key in required if key not in manifest] if isinstance(manifest, dict) else required
+    )
+    if missing:
+        raise InputError(f"manifest lacks {', '.join(missing)}: rebuild with `tipkg build`", path)
+    return manifest
+
+
+def _check_files(dist_dir: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest lists is there at its recorded size (catches half-written builds)."""
+    for required in (QUADS_NAME, VOID_NAME):
+        if not (dist_dir / required).is_file():
+            raise InputError(f"missing {required}: the build is unfinished", dist_dir)
+    for entry in manifest["files"]:
+        path = dist_dir / entry["name"]
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise InputError("listed in manifest.json but missing", path) from None
+        if "bytes" in entry and size != entry["bytes"]:
+            raise InputError(
+                f"{size} bytes, manifest.json says {entry['bytes']}: the build is unfinished", path
+            )
+
+
+def _parse_modified(text: str, dist_dir: Path) -> datetime:
+    try:
+        modified = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        raise InputError(
+            f"manifest 'modified' is not a date: {text!r}", dist_dir / MANIFEST_NAME
+        ) from None
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=UTC)
+    # HTTP dates have whole seconds; compare If-Modified-Since against the same precision.
+    return modified.astimezone(UTC).replace(microsecond=0)
+
+
+def _read_queries(
+    dist_dir: Path, manifest: dict[str, Any], canonical_base: str, base_iri: str
+) -> dict[str, ExampleQuery]:
+    queries: dict[str, ExampleQuery] = {}
+    for entry in manifest.get("queries", []):
+        path = dist_dir / entry["file"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            raise InputError("listed in manifest.json but missing", path) from None
+        queries[entry["name"]] = ExampleQuery(
+            name=entry["name"],
+            title=entry.get("title", entry["name"]),
+            question=entry.get("question", ""),
+            text=rebase_text(text, canonical_base, base_iri),
+        )
+    return queries
+
+
+def _rebased_quads(quads: Any, canonical_base: str, base_iri: str) -> Any:
+    """The quads with every IRI under ``canonical_base`` moved under ``base_iri``."""
+    if canonical_base == base_iri:
+        return quads
+    cut = len(canonical_base)
+
+    def term(node: Any) -> Any:
+        if isinstance(node, ox.NamedNode):
+            value = node.value
+            return (
+                ox.NamedNode(base_iri + value[cut:]) if value.startswith(canonical_base) else node
+            )
+        if isinstance(node, ox.Literal):
+            datatype = node.datatype
+            if datatype.value.startswith(canonical_base) and node.language is None:
+                return ox.Literal(node.value, datatype=term(datatype))
+            return node
+        if isinstance(node, ox.Triple):
+            return ox.Triple(term(node.subject), term(node.predicate), term(node.object))
+        return node
+
+    return (
+        ox.Quad(term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
+        for q in quads
+    )
+
+
+class PublishedHolder:
+    """Keeps the current build; reloads it when dist/manifest.json changes (checked ≤ 1/s).
+
+    A build that fails to load while the server runs (e.g. a rebuild is half-way) is logged and
+    the previous build keeps being served; the next check tries again.
+    """
+
+    def __init__(self, published: Published):
+        self._published = published
+        self._checked_at = time.monotonic()
+        self._failed_stamp: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Published:
+        now = time.monotonic()
+        if now - self._checked_at < RELOAD_CHECK_SECONDS:
+            return self._published
+        with self._lock:
+            if now - self._checked_at < RELOAD_CHECK_SECONDS:
+                return self._published
+            self._checked_at = now
+            current = self._published
+            stamp = manifest_stamp(current.dist_dir)
+            if stamp != current.stamp:
+                try:
+                    self._published = load_published(current.dist_dir, current.settings)
+                    log.info("reloaded %s (version %s)", current.dist_dir, self._published.version)
+                except InputError as error:
+                    if stamp != self._failed_stamp:  # say it once per broken manifest
+                        log.warning("keeping the previous build: %s", error)
+                    self._failed_stamp = stamp
+        return self._published
+
+
+def current_published(request: Request) -> Published:
+    """The build to answer ``request`` from (reloaded first if dist/ changed)."""
+    holder: PublishedHolder = request.app.state.published
+    return holder.get()

@@ -1,0 +1,105 @@
+"""Shared fixtures: a real build of the project, and the real server running on a loopback port.
+
+``server`` (session scope) is the app under uvicorn on a free 127.0.0.1 port, serving a build of
+the project with the base IRI rewritten to the server's own URL, so every minted IRI dereferences
+from it. Its limits are small so tests can hit them quickly (see ``SERVER_LIMITS``).
+``start_server`` starts another one with other settings, for tests that need them.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tipkg import publish
+from tipkg.graph import assemble
+from tipkg.project import load_project
+from tipkg.settings import Settings
+
+from support import PROJECT_ROOT
+
+SERVER_LIMITS: dict[str, Any] = {
+    "query_timeout": 2.0,
+    "max_rows": 100,
+    "max_query_bytes": 5_000,
+    "max_body_bytes": 8_000,
+    "max_concurrent_queries": 2,
+}
+START_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A server under test: where it answers and what it serves."""
+
+    url: str  # "http://127.0.0.1:PORT/", also the served base IRI
+    dist_dir: Path
+    settings: Settings
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "sparql"
+
+
+@pytest.fixture(scope="session")
+def dist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built and published once per test session (under its canonical base IRI)."""
+    out = tmp_path_factory.mktemp("server") / "dist"
+    project = load_project(PROJECT_ROOT)
+    publish.write(assemble(project, Settings.load(environ={})), project, out)
+    return out
+
+
+@contextmanager
+def running_server(dist_dir: Path, **overrides: Any) -> Iterator[RunningServer]:
+    """The app under uvicorn in a background thread on a free loopback port, for the block."""
+    from tipkg.server.app import create_app, uvicorn_config
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    settings = Settings.load(
+        {"host": "127.0.0.1", "port": port, "base_iri": url, **overrides}, environ={}
+    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings, dist_dir), settings, "warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the test server on {url} did not start")
+        time.sleep(0.05)
+    try:
+        yield RunningServer(url, dist_dir, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
+
+
+@pytest.fixture(scope="session")
+def server(dist_dir: Path) -> Iterator[RunningServer]:
+    """The server most tests talk to, with the small limits of ``SERVER_LIMITS``."""
+    with running_server(dist_dir, **SERVER_LIMITS) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def start_server(dist_dir: Path) -> Callable[..., AbstractContextManager[RunningServer]]:
+    """Start another server over the same build: ``with start_server(federation=True) as s:``."""
+
+    def start(**overrides: Any) -> AbstractContextManager[RunningServer]:
+        return running_server(dist_dir, **{**SERVER_LIMITS, **overrides})
+
+    return start

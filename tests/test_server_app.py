@@ -1,0 +1,232 @@
+"""The app around the endpoint: the build's files, VoID, HTTP caching, CORS, gzip, reloading
+a rebuilt dist/, and refusing a missing or half-written one."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import rdflib
+from conftest import SERVER_LIMITS, RunningServer, running_server
+from rdflib.namespace import DCAT, RDF, VOID
+
+from tipkg.errors import InputError
+from tipkg.server.published import load_published
+from tipkg.settings import Settings
+
+
+def manifest_of(dist_dir: Path) -> dict:
+    return json.loads((dist_dir / "manifest.json").read_text())
+
+
+# ------------------------------------------------------------------ downloads
+
+
+def test_every_file_of_the_build_downloads_byte_for_byte(server: RunningServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        for entry in manifest_of(server.dist_dir)["files"]:
+            answer = client.get(f"/download/{entry['name']}")
+            assert answer.status_code == 200, entry["name"]
+            assert answer.headers["content-type"].split(";")[0] == entry["media_type"]
+            assert hashlib.sha256(answer.content).hexdigest() == entry["sha256"]
+            assert answer.headers["etag"] == f'W/"{entry["sha256"]}"'
+        sums = client.get("/download/SHA256SUMS")
+        assert sums.text == (server.dist_dir / "SHA256SUMS").read_text()
+        assert client.get("/download/secret.txt").status_code == 404
+
+
+def test_downloads_revalidate_with_304(server: RunningServer) -> None:
+    url = server.url + "download/tipkg.ttl"
+    first = httpx.get(url)
+    assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    since = httpx.get(url, headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert since.status_code == 304
+    assert httpx.get(url, headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_large_responses_are_gzipped_and_small_ones_are_not(server: RunningServer) -> None:
+    large = httpx.get(server.url + "download/tipkg.nt", headers={"Accept-Encoding": "gzip"})
+    assert large.headers["content-encoding"] == "gzip"
+    assert large.content == (server.dist_dir / "tipkg.nt").read_bytes()  # httpx unzipped it
+    assert "accept-encoding" in large.headers["vary"].lower()
+    small = httpx.get(
+        server.sparql, params={"query": "ASK {}"}, headers={"Accept-Encoding": "gzip"}
+    )
+    assert int(small.headers["content-length"]) < server.settings.gzip_min_bytes
+    assert "content-encoding" not in small.headers
+    # A file that is gzip already is sent as it is, not compressed again.
+    packed = httpx.get(server.url + "download/tipkg.nt.gz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in packed.headers
+    assert gzip.decompress(packed.content) == (server.dist_dir / "tipkg.nt").read_bytes()
+
+
+# ------------------------------------------------------------------ VoID
+
+
+def test_well_known_void_describes_the_dataset_and_its_dumps(server: RunningServer) -> None:
+    answer = httpx.get(server.url + ".well-known/void", headers={"Accept": "text/turtle"})
+    assert answer.status_code == 200
+    assert "accept" in answer.headers["vary"].lower()
+    void = rdflib.Graph().parse(data=answer.text, format="turtle")
+    dataset = rdflib.URIRef(server.url + "dataset")
+    assert (dataset, RDF.type, VOID.Dataset) in void
+    assert (dataset, VOID.sparqlEndpoint, rdflib.URIRef(server.sparql)) in void
+    downloads = sorted(str(url) for url in void.objects(None, DCAT.downloadURL))
+    assert downloads and all(url.startswith(server.url + "download/") for url in downloads)
+    for url in downloads:  # every distribution the description names can be fetched here
+        assert httpx.head(url).status_code == 200, url
+
+    as_jsonld = httpx.get(
+        server.url + ".well-known/void", headers={"Accept": "application/ld+json"}
+    )
+    assert len(rdflib.Graph().parse(data=as_jsonld.text, format="json-ld")) == len(void)
+    refused = httpx.get(server.url + ".well-known/void", headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+
+
+# ------------------------------------------------------------------ CORS
+
+
+def test_cors_preflight_allows_any_origin_to_post_queries(server: RunningServer) -> None:
+    answer = httpx.options(
+        server.sparql,
+        headers={
+            "Origin": "https://example.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "POST" in answer.headers["access-control-allow-methods"]
+    assert "content-type" in answer.headers["access-control-allow-headers"].lower()
+    simple = httpx.get(server.url + "download/SHA256SUMS", headers={"Origin": "https://x.org"})
+    assert simple.headers["access-control-allow-origin"] == "*"
+
+
+# ------------------------------------------------------------------ example queries
+
+
+def test_every_example_query_runs_on_the_rebased_server(server: RunningServer) -> None:
+    """The examples are written against the canonical base; served, they are rebased with
+    the data, so each gives the same number of rows as on the build itself."""
+    served = load_published(server.dist_dir, server.settings)
+    canonical = load_published(server.dist_dir, Settings.load(environ={}))
+    assert served.queries.keys() == canonical.queries.keys()
+    assert len(served.queries) == len(manifest_of(server.dist_dir)["queries"]) > 0
+    for name, example in served.queries.items():
+        assert canonical.base_iri not in example.text, name
+        assert example.title and example.question, name
+        result = canonical.store.query(
+            canonical.queries[name].text, use_default_graph_as_union=True
+        )
+        answer = httpx.get(
+            server.sparql,
+            params={"query": example.text},
+            headers={"Accept": "text/tab-separated-values, application/n-triples"},
+        )
+        assert answer.status_code == 200, (name, answer.text)
+        if isinstance(result, ox.QueryBoolean):
+            assert answer.text == str(bool(result)).lower(), name
+            continue
+        expected = len(list(result))
+        lines = answer.text.splitlines()
+        got = (
+            len(lines) - 1 if answer.headers["content-type"].startswith("text/tab") else len(lines)
+        )
+        assert expected > 0, name
+        assert got == min(expected, server.settings.max_rows), name
+
+
+# ------------------------------------------------------------------ the build, loaded and reloaded
+
+
+def add_triple_to_build(dist_dir: Path, line: str) -> None:
+    """Change a build the way a rebuild would: new quads, new sums, new version, manifest last."""
+    quads = dist_dir / "tipkg.nq"
+    quads.write_text(quads.read_text() + line + "\n")
+    data = quads.read_bytes()
+    manifest = manifest_of(dist_dir)
+    entry = next(f for f in manifest["files"] if f["name"] == "tipkg.nq")
+    entry["bytes"], entry["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    manifest["version"] = entry["sha256"]
+    (dist_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_rebuilt_dist_is_served_without_a_restart(dist_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "dist"
+    shutil.copytree(dist_dir, copy)
+    canonical = manifest_of(copy)["base_iri"]
+    ask = "ASK { <urn:tipkg:test> <urn:tipkg:added> ?o }"
+    with running_server(copy, **SERVER_LIMITS) as running:
+        first = httpx.get(running.sparql, params={"query": ask})
+        assert first.json()["boolean"] is False
+        add_triple_to_build(
+            copy, f'<urn:tipkg:test> <urn:tipkg:added> "x" <{canonical}graph/shared> .'
+        )
+        deadline = time.monotonic() + 10
+        while not httpx.get(running.sparql, params={"query": ask}).json()["boolean"]:
+            assert time.monotonic() < deadline, "the rebuilt dist/ was not picked up"
+            time.sleep(0.2)
+        stale = httpx.get(
+            running.sparql, params={"query": ask}, headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert stale.status_code == 200  # a new build is a new version: old ETags are stale
+
+        # A rebuild caught half-way (manifest promising bytes that are not there) is not
+        # loaded: the previous build keeps being served.
+        manifest = manifest_of(copy)
+        next(f for f in manifest["files"] if f["name"] == "tipkg.ttl")["bytes"] += 1
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        time.sleep(1.5)
+        assert httpx.get(running.sparql, params={"query": ask}).json()["boolean"] is True
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: shutil.rmtree(d), "no build here: run `tipkg build` first"),
+        (lambda d: (d / "manifest.json").unlink(), "no manifest.json: the build is missing"),
+        (lambda d: (d / "manifest.json").write_text("{"), "unreadable manifest"),
+        (lambda d: (d / "tipkg.nq").unlink(), "missing tipkg.nq: the build is unfinished"),
+        (
+            lambda d: (d / "tipkg.ttl").write_text("@prefix"),
+            "tipkg.ttl: 7 bytes, manifest.json says",
+        ),
+        (
+            lambda d: (d / "manifest.json").write_text('{"base_iri": "x"}'),
+            "manifest lacks version, modified, files",
+        ),
+    ],
+)
+def test_missing_or_half_written_build_is_one_line_input_error(
+    dist_dir: Path, tmp_path: Path, damage: object, message: str
+) -> None:
+    copy = tmp_path / "dist"
+    shutil.copytree(dist_dir, copy)
+    damage(copy)  # type: ignore[operator]
+    with pytest.raises(InputError) as raised:
+        load_published(copy, Settings.load(environ={}))
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert str(copy) in str(raised.value)
+
+
+def test_base_iri_rule(dist_dir: Path) -> None:
+    """The served base is the configured one when it was set, else the build's own."""
+    canonical = manifest_of(dist_dir)["base_iri"]
+    assert load_published(dist_dir, Settings.load(environ={})).base_iri == canonical
+    local = Settings.load({"base_iri": "http://127.0.0.1:9000/"}, environ={})
+    published = load_published(dist_dir, local)
+    assert published.base_iri == "http://127.0.0.1:9000/"
+    assert published.canonical_base == canonical
+    assert published.path_for_iri("http://127.0.0.1:9000/id/event/x") == "/id/event/x"
+    assert published.iri_for_path("/id/event/x") == "http://127.0.0.1:9000/id/event/x"
+    assert published.path_for_iri(canonical + "id/event/x") is None
