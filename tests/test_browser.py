@@ -1,0 +1,166 @@
+"""A newcomer's tour in a real browser (Debian's chromium through Playwright), offline.
+
+Open the landing page, run an example query in the editor and see the result table, open a
+resource page and follow a link; also the same query with JavaScript off. Any request to a
+host other than the test server fails the test (the pages must work with no internet).
+Screenshots go to ``tests/artifacts/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import RunningServer
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+from tipkg.server.pages import VENDOR_DIR, yasgui_available
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Offline:
+    """Refuses and records every request that does not go to the server under test."""
+
+    def __init__(self, context: BrowserContext, server_url: str):
+        self.server_url = server_url
+        self.refused: list[str] = []
+        context.route("**/*", self.route)
+
+    def route(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(self.server_url) or url.startswith("data:"):
+            route.continue_()
+        else:
+            self.refused.append(url)
+            route.abort()
+
+
+@pytest.fixture
+def tour(browser: Browser, server: RunningServer) -> Iterator[tuple[Page, Offline]]:
+    context = browser.new_context(viewport=VIEWPORT)
+    offline = Offline(context, server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page, offline
+    context.close()
+    assert not errors, errors
+    assert not offline.refused, f"the pages asked for outside resources: {offline.refused}"
+
+
+def shot(page: Page, name: str, full_page: bool = True) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / name, full_page=full_page)
+
+
+def test_vendored_editor_is_installed() -> None:
+    assert yasgui_available(), (
+        f"YASGUI is not in {VENDOR_DIR}: run `npm ci --ignore-scripts && scripts/vendor-assets.sh`"
+    )
+
+
+def test_run_an_example_query_then_open_and_follow_a_resource(
+    tour: tuple[Page, Offline], server: RunningServer
+) -> None:
+    page, _ = tour
+    page.goto(server.url)
+    expect(page.locator("h1")).to_contain_text("trafficking in persons")
+    shot(page, "landing.png")
+
+    first_example = page.locator("#questions .example").first
+    question = first_example.locator(".question").inner_text()
+    first_example.get_by_role("link", name="Run this query").click()
+    page.wait_for_url("**/sparql?query=*")
+    expect(page.locator("#yasgui")).to_be_visible()
+    rows = page.locator(".yasr table tbody tr")
+    expect(rows.first).to_be_visible(timeout=15_000)
+    assert rows.count() > 0, question
+    expect(page.locator(".yasr")).not_to_contain_text("Error")
+    shot(page, "sparql-example-results.png")
+
+    page.goto(server.url)
+    meetings = page.locator(".class-card").filter(
+        has=page.locator(".class-name", has_text=re.compile(r"^Meeting$"))
+    )
+    meetings.locator("summary").click()
+    meetings.get_by_role(
+        "link", name="First annual regional Trafficking In Persons Committee"
+    ).click()
+    page.wait_for_url("**/id/event/tipcom-2021.html")
+    expect(page.locator("h1")).to_have_text(
+        "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)"
+    )
+    expect(page.locator("aside.notes")).to_be_visible()
+    expect(page.locator("mark.sentence").first).to_be_visible()
+    shot(page, "resource-meeting.png")
+
+    page.locator(".facts dd a", has_text="National Security Ministry of The Bahamas").first.click()
+    page.wait_for_url("**/id/org/bahamas-ministry-of-national-security.html")
+    expect(page.locator("h1")).to_have_text("National Security Ministry of The Bahamas")
+    expect(page.locator("mark.phrase")).to_have_text(
+        "Commonwealth of the Bahamas National Security Ministry"
+    )
+    shot(page, "resource-followed-link.png")
+
+
+def test_query_results_without_javascript(browser: Browser, server: RunningServer) -> None:
+    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    offline = Offline(context, server.url)
+    page = context.new_page()
+    page.goto(server.url + "sparql")
+    expect(page.locator("#yasgui")).to_be_hidden()
+    page.locator("#query-text").fill(
+        "SELECT ?member ?name WHERE { ?membership org:organization tiporg:tipcom ;"
+        " tip:nameAsStated ?name . OPTIONAL { ?membership org:member ?member } } ORDER BY ?name"
+    )
+    page.get_by_role("button", name="Run query").click()
+    page.wait_for_url("**/sparql?query=*")
+    table = page.locator("table.result-table")
+    expect(table.locator("tbody tr")).to_have_count(6)
+    expect(table).to_contain_text("Antigua and Bermuda")
+    expect(page.locator(".downloads-line").get_by_role("link", name="CSV")).to_be_visible()
+    shot(page, "sparql-no-javascript.png")
+    table.get_by_role("link", name="Haiti").click()
+    page.wait_for_url("**/id/place/haiti.html")
+    expect(page.locator("h1")).to_have_text("Haiti")
+    context.close()
+    assert not offline.refused
+
+
+def test_hash_iris_land_on_their_anchor(tour: tuple[Page, Offline], server: RunningServer) -> None:
+    page, _ = tour
+    page.goto(server.url + "ontology#Meeting")
+    page.wait_for_url("**/ontology.html#Meeting")
+    term = page.locator("#Meeting")
+    expect(term).to_be_in_viewport()
+    expect(term).to_contain_text("A gathering of representatives")
+    shot(page, "ontology-meeting.png", full_page=False)
+
+    page.goto(server.url + "id/document/saint-lucia-tip-meetings-2021#char=1192,1211")
+    phrase = page.locator('[id="char=1192,1211"]')
+    expect(phrase).to_have_text("Antigua and Bermuda")
+    expect(phrase).to_be_in_viewport()
+    shot(page, "document-phrase.png", full_page=False)

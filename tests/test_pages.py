@@ -1,0 +1,670 @@
+"""The linked-data and HTML side of the server, against the real running server.
+
+Every minted IRI answers 303 to a document chosen by Accept; the documents come in HTML,
+Turtle, JSON-LD, N-Triples and RDF/XML with validators and 304s; pages name things by label,
+quote the cited sentence, flag editorial notes, link out, embed JSON-LD and escape all literal
+text; the landing page, the ontology page and the browser query editor show what they promise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import rdflib
+from conftest import RunningServer, running_server
+from rdflib.namespace import OWL, RDF, RDFS
+
+from tipkg import publish
+from tipkg.graph import assemble
+from tipkg.project import load_project
+from tipkg.settings import Settings
+
+from support import REPORT_SLUG, copy_project, report_dir
+
+SUFFIX_MEDIA_TYPES = {
+    "html": "text/html",
+    "ttl": "text/turtle",
+    "jsonld": "application/ld+json",
+    "nt": "application/n-triples",
+    "rdf": "application/rdf+xml",
+}
+RDFLIB_FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
+MEETING = "id/event/tipcom-2021"
+SCHEMA = rdflib.Namespace("https://schema.org/")
+PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
+SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+class Page(HTMLParser):
+    """Just enough of an HTML page to check it: elements by id, links, scripts, text."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[dict[str, str]] = []  # <a> with their text
+        self.head_links: list[dict[str, str]] = []  # <link>
+        self.scripts: list[tuple[dict[str, str], str]] = []
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.marks: list[str] = []
+        self.text_parts: list[str] = []
+        self._open_link: dict[str, str] | None = None
+        self._script: tuple[dict[str, str], list[str]] | None = None
+        self._mark_depth = 0
+        self._mark_text: list[str] = []
+        self.feed(html)
+        self.text = " ".join(" ".join(self.text_parts).split())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        self.elements.append((tag, attributes))
+        if "id" in attributes:
+            self.ids.add(attributes["id"])
+        if tag == "a":
+            self._open_link = {**attributes, "text": ""}
+            self.links.append(self._open_link)
+        elif tag == "link":
+            self.head_links.append(attributes)
+        elif tag == "script":
+            self._script = (attributes, [])
+        elif tag == "mark":
+            self._mark_depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._open_link = None
+        elif tag == "script" and self._script is not None:
+            self.scripts.append((self._script[0], "".join(self._script[1])))
+            self._script = None
+        elif tag == "mark":
+            self._mark_depth -= 1
+            if self._mark_depth == 0:
+                self.marks.append("".join(self._mark_text))
+                self._mark_text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script[1].append(data)
+            return
+        self.text_parts.append(data)
+        if self._open_link is not None:
+            self._open_link["text"] += data
+        if self._mark_depth:
+            self._mark_text.append(data)
+
+    def json_ld(self) -> list[dict]:
+        return [
+            json.loads(body)
+            for attributes, body in self.scripts
+            if attributes.get("type") == "application/ld+json"
+        ]
+
+    def link_texts_to(self, href_part: str) -> list[str]:
+        return [
+            " ".join(link["text"].split())
+            for link in self.links
+            if href_part in link.get("href", "")
+        ]
+
+
+@pytest.fixture(scope="module")
+def http(server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+def get_page(http: httpx.Client, path: str) -> Page:
+    response = http.get(path, headers={"Accept": "text/html"}, follow_redirects=True)
+    assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("text/html")
+    return Page(response.text)
+
+
+def manifest(server: RunningServer) -> dict:
+    return json.loads((server.dist_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def served_quads(server: RunningServer) -> list[ox.Quad]:
+    """The build's quads, the canonical base replaced by the server's, as the server has them."""
+    canonical = manifest(server)["base_iri"]
+    text = (server.dist_dir / "tipkg.nq").read_text(encoding="utf-8").replace(canonical, server.url)
+    return list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS))
+
+
+def parse_rdf(body: bytes, suffix: str, base: str) -> rdflib.Graph:
+    graph = rdflib.Graph()
+    graph.parse(data=body, format=RDFLIB_FORMATS[suffix], publicID=base)
+    return graph
+
+
+# ------------------------------------------------------------------ the IRI scheme
+
+
+@pytest.mark.parametrize(
+    ("accept", "suffix"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html"),
+        ("text/turtle", "ttl"),
+        ("application/ld+json", "jsonld"),
+        ("application/n-triples", "nt"),
+        ("application/rdf+xml", "rdf"),
+        ("text/turtle;q=0.5, application/rdf+xml;q=0.9", "rdf"),
+        ("*/*", "html"),
+        (None, "html"),
+    ],
+)
+def test_an_iri_answers_303_to_the_document_the_client_prefers(
+    http: httpx.Client, accept: str | None, suffix: str
+) -> None:
+    headers = {"Accept": accept} if accept is not None else {}
+    response = http.get(MEETING, headers=headers)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/{MEETING}.{suffix}"
+    assert "accept" in response.headers["vary"].lower()
+
+
+@pytest.mark.parametrize(
+    ("wanted", "suffix"),
+    [
+        ("ttl", "ttl"),
+        ("turtle", "ttl"),
+        ("text/turtle", "ttl"),
+        ("jsonld", "jsonld"),
+        ("nt", "nt"),
+        ("rdf", "rdf"),
+        ("rdfxml", "rdf"),
+        ("html", "html"),
+    ],
+)
+def test_format_parameter_overrides_accept(http: httpx.Client, wanted: str, suffix: str) -> None:
+    response = http.get(MEETING, params={"format": wanted}, headers={"Accept": "text/html"})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/{MEETING}.{suffix}"
+
+
+def test_unknown_format_parameter_is_400_and_unacceptable_accept_is_406(http: httpx.Client) -> None:
+    assert http.get(MEETING, params={"format": "docx"}).status_code == 400
+    refused = http.get(MEETING, headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+    assert "text/turtle" in refused.text
+    assert http.get(MEETING, headers={"Accept": "text/html;q=x"}).status_code == 400
+
+
+@pytest.mark.parametrize("suffix", list(SUFFIX_MEDIA_TYPES))
+def test_every_document_format_answers_200_with_validators(
+    http: httpx.Client, server: RunningServer, suffix: str
+) -> None:
+    path = f"/{MEETING}.{suffix}"
+    response = http.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(SUFFIX_MEDIA_TYPES[suffix])
+    assert response.headers["content-location"] == path
+    assert "accept" in response.headers["vary"].lower()
+    assert response.headers["etag"]
+    assert response.headers["last-modified"]
+    if suffix == "html":
+        return
+    graph = parse_rdf(response.content, suffix, server.url)
+    meeting = rdflib.URIRef(server.url + MEETING)
+    start = rdflib.Literal("2021-05-06", datatype=rdflib.XSD.date)
+    assert (meeting, SCHEMA.startDate, start) in graph
+    # incoming links are part of the description, Pubby style
+    statement = rdflib.URIRef(server.url + "id/statement/tipcom-2021-going-forward")
+    assert (statement, rdflib.URIRef(server.url + "ontology#statedAt"), meeting) in graph
+
+
+def test_documents_revalidate_with_304(http: httpx.Client) -> None:
+    for path in (f"/{MEETING}.ttl", f"/{MEETING}.html", "/", "/ontology.html"):
+        first = http.get(path)
+        assert first.status_code == 200, path
+        etag = first.headers["etag"]
+        again = http.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        since = http.get(path, headers={"If-Modified-Since": first.headers["last-modified"]})
+        assert since.status_code == 304, path
+        assert http.get(path, headers={"If-None-Match": '"something-else"'}).status_code == 200
+
+
+def test_representations_of_one_resource_have_different_etags(http: httpx.Client) -> None:
+    etags = {http.get(f"/{MEETING}.{suffix}").headers["etag"] for suffix in SUFFIX_MEDIA_TYPES}
+    assert len(etags) == len(SUFFIX_MEDIA_TYPES)
+
+
+def test_every_minted_iri_dereferences(http: httpx.Client, server: RunningServer) -> None:
+    """Every IRI under the base that the build describes (or names a graph) answers with a
+    description that contains it: slash IRIs by their own document, hash IRIs by theirs."""
+    minted: set[str] = set()
+    for quad in served_quads(server):
+        for term in (quad.subject, quad.graph_name):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(server.url):
+                minted.add(term.value)
+    kinds = {iri[len(server.url) :].split("/", 1)[0].split("#", 1)[0] for iri in minted}
+    assert {"id", "ontology", "graph", "dataset"} <= kinds
+    documents: dict[str, rdflib.Graph] = {}
+    for iri in sorted(minted):
+        document_iri = iri.split("#", 1)[0]
+        if document_iri not in documents:
+            response = http.get(document_iri, headers={"Accept": "text/turtle"})
+            assert response.status_code == 303, iri
+            assert response.headers["location"].endswith(".ttl")
+            body = http.get(response.headers["location"])
+            assert body.status_code == 200, iri
+            documents[document_iri] = parse_rdf(body.content, "ttl", server.url)
+        node = rdflib.URIRef(iri)
+        graph = documents[document_iri]
+        assert (node, None, None) in graph or (None, None, node) in graph, iri
+
+
+def test_unknown_iris_are_404_with_a_helpful_page(http: httpx.Client) -> None:
+    page = http.get("/id/event/no-such-meeting", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    parsed = Page(page.text)
+    assert "Nothing is known" in parsed.text
+    # it offers the resources next to the one asked for
+    assert f"/{MEETING}.html" in [link.get("href") for link in parsed.links]
+    plain = http.get("/id/event/no-such-meeting", headers={"Accept": "text/turtle"})
+    assert plain.status_code == 404
+    assert plain.headers["content-type"].startswith("text/plain")
+    assert http.get("/id/event/no-such-meeting.ttl").status_code == 404
+    assert http.get(f"/{MEETING}.docx").status_code == 404
+
+
+# ------------------------------------------------------------------ resource pages
+
+
+def test_resource_page_names_things_by_label_and_links_them(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    page = get_page(http, f"/{MEETING}")
+    assert "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)" in page.text
+    # types and properties by their ontology labels, not IRIs
+    assert "meeting" in page.link_texts_to("/ontology.html#Meeting")
+    for label in ("hosted by", "convened by", "in series", "theme", "ordinal"):
+        assert label in page.text, label
+    # values link to the local documents by label
+    assert set(page.link_texts_to("/id/org/tipcom.html")) == {
+        "Regional Trafficking In Persons Committee"
+    }
+    assert "6 May 2021" in page.text
+    # incoming links
+    assert "Referred to by" in page.text
+    assert page.link_texts_to("/id/participation/saint-lucia-at-tipcom-2021.html")
+    # alternates, in the head and visibly
+    alternates = {
+        link["type"]: link["href"] for link in page.head_links if link.get("rel") == "alternate"
+    }
+    for suffix, media_type in SUFFIX_MEDIA_TYPES.items():
+        if suffix != "html":
+            assert alternates[media_type] == f"/{MEETING}.{suffix}"
+        assert page.link_texts_to(f"/{MEETING}.{suffix}"), suffix
+
+
+def test_resource_page_quotes_the_cited_sentence_in_its_paragraph(http: httpx.Client) -> None:
+    page = get_page(http, f"/{MEETING}")
+    source = (report_dir(Path(__file__).resolve().parent.parent) / "source.txt").read_text()
+    sentence_2 = (
+        "On Thursday, May 6, 2021, the Commonwealth of the Bahamas National Security Ministry "
+        "hosted the first annual regional Trafficking In Persons Committee Meeting (TIPCOM)."
+    )
+    assert sentence_2 in source
+    assert sentence_2 in page.marks
+    # the rest of the paragraph is there as context, unmarked
+    assert "each participating country delivered a ten-minute presentation" in page.text
+    assert page.link_texts_to(f"/id/document/{REPORT_SLUG}/sentence/2.html") == ["Sentence 2"]
+
+
+def test_a_cited_phrase_is_highlighted_inside_its_sentence(http: httpx.Client) -> None:
+    page = get_page(http, "/id/concept/theme-challenges-in-times-of-pandemic")
+    assert "Challenges in the fight against trafficking in times of pandemic" in page.marks
+
+
+def test_editorial_notes_are_flagged(http: httpx.Client) -> None:
+    response = http.get("/id/membership/tipcom-antigua-and-bermuda.html")
+    page = Page(response.text)
+    notes = [
+        attrs
+        for tag, attrs in page.elements
+        if tag == "aside" and "notes" in attrs.get("class", "")
+    ]
+    assert notes, "no editorial note box"
+    assert "Editor’s note" in page.text
+    assert "No state or territory is called 'Antigua and Bermuda'" in page.text
+
+
+def test_external_links_go_out_named_by_their_dataset(http: httpx.Client) -> None:
+    response = http.get("/id/place/saint-lucia.html")
+    page = Page(response.text)
+    wikidata = [
+        link for link in page.links if link.get("href") == "http://www.wikidata.org/entity/Q760"
+    ]
+    assert wikidata and "external" in wikidata[0].get("rel", "")
+    assert "Wikidata" in page.text and "DBpedia" in page.text and "GeoNames" in page.text
+
+
+def test_resource_page_embeds_schema_org_json_ld(http: httpx.Client, server: RunningServer) -> None:
+    page = get_page(http, f"/{MEETING}")
+    (node,) = page.json_ld()
+    assert node["@id"] == server.url + MEETING
+    assert "Event" in node["@type"]
+    assert node["startDate"] == "2021-05-06"
+    assert node["name"].startswith("First annual regional")
+    place = Page(http.get("/id/place/saint-lucia.html").text).json_ld()[0]
+    assert "http://www.wikidata.org/entity/Q760" in place["sameAs"]
+
+
+def test_document_page_shows_the_full_text_with_anchors(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    entry = manifest(server)["documents"][0]
+    page = get_page(http, f"/id/document/{entry['slug']}")
+    assert entry["title"] in page.text
+    assert {f"sentence-{n}" for n in range(1, entry["sentences"] + 1)} <= page.ids
+    # every quoted phrase (a hash IRI in the document) has its anchor in the text
+    document = entry["iri"].replace(manifest(server)["base_iri"], server.url)
+    phrases = {
+        quad.subject.value.split("#", 1)[1]
+        for quad in served_quads(server)
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(document + "#")
+    }
+    assert phrases and phrases <= page.ids
+    assert "Antigua and Bermuda" in page.text
+
+
+def test_sentence_page_lists_the_facts_drawn_from_it(http: httpx.Client) -> None:
+    page = get_page(http, f"/id/document/{REPORT_SLUG}/sentence/8")
+    assert "The virtual meeting was hosted by Argentina." in page.marks
+    assert "facts drawn from this" in page.text
+    assert page.link_texts_to("/id/place/argentina.html") == ["Argentina"]
+
+
+def test_named_graph_page_tells_its_size_and_offers_its_triples(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    graph = next(g for g in manifest(server)["graphs"] if g["kind"] == "linkset")
+    path = graph["iri"].replace(manifest(server)["base_iri"], "/")
+    page = get_page(http, path)
+    assert f"{graph['triples']:,}" in page.text
+    query_link = next(link for link in page.links if link["text"] == "Show its triples")
+    answer = http.get(query_link["href"] + "&format=nt")
+    assert answer.status_code == 200
+    assert len(answer.text.strip().splitlines()) == graph["triples"]
+
+
+# ------------------------------------------------------------------ the ontology
+
+
+def test_ontology_page_documents_every_class_and_property_with_an_anchor(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    ontology = rdflib.Graph().parse(server.dist_dir / "ontology.ttl")
+    namespace = manifest(server)["base_iri"] + "ontology#"
+    terms = {
+        str(term)[len(namespace) :]
+        for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+        for term in ontology.subjects(RDF.type, kind)
+        if str(term).startswith(namespace)
+    }
+    assert len(terms) > 20
+    redirect = http.get("/ontology", headers={"Accept": "text/html"})
+    assert redirect.status_code == 303
+    assert redirect.headers["location"] == "/ontology.html"
+    page = get_page(http, "/ontology")
+    assert terms <= page.ids
+    for term in terms:
+        label = ontology.value(rdflib.URIRef(namespace + term), RDFS.label)
+        assert str(label) in page.link_texts_to(f"#{term}"), term
+    assert "A gathering of representatives held on given dates" in page.text
+
+
+def test_ontology_negotiates_turtle_at_the_same_iri(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    response = http.get("/ontology", headers={"Accept": "text/turtle"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/turtle")
+    served = rdflib.Graph().parse(data=response.text, format="turtle")
+    canonical = manifest(server)["base_iri"]
+    published = rdflib.Graph().parse(
+        data=(server.dist_dir / "ontology.ttl").read_text().replace(canonical, server.url),
+        format="turtle",
+    )
+    assert set(published) <= set(served)
+
+
+# ------------------------------------------------------------------ the landing page
+
+
+def test_landing_page_says_what_the_dataset_is(http: httpx.Client, server: RunningServer) -> None:
+    page = get_page(http, "/")
+    dataset = rdflib.Graph().parse(server.dist_dir / "void.ttl")
+    dataset_iri = rdflib.URIRef(manifest(server)["base_iri"] + "dataset")
+    assert str(dataset.value(dataset_iri, rdflib.DCTERMS.title)) in page.text
+    assert str(dataset.value(dataset_iri, rdflib.DCTERMS.description)) in page.text
+    assert f"{manifest(server)['triples']:,} statements" in page.text
+    assert page.link_texts_to("https://creativecommons.org/licenses/by/4.0/")
+    assert page.link_texts_to("/.well-known/void")
+    # counts per class of the ontology, with the things listed
+    assert re.search(r"Meeting\s+2\b", page.text)
+    assert page.link_texts_to(f"/{MEETING}.html")
+    for document in manifest(server)["documents"]:
+        assert page.link_texts_to(f"/id/document/{document['slug']}.html") == [document["title"]]
+
+
+def test_landing_page_runs_every_example_query_with_one_click(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    examples = manifest(server)["queries"]
+    assert examples
+    page = get_page(http, "/")
+    run_links = [link["href"] for link in page.links if link["text"] == "Run this query"]
+    assert len(run_links) == len(examples)
+    canonical = manifest(server)["base_iri"]
+    for entry, href in zip(examples, run_links, strict=True):
+        query = parse_qs(urlsplit(href).query)["query"][0]
+        expected = (server.dist_dir / entry["file"]).read_text().replace(canonical, server.url)
+        assert query == expected
+        editor = http.get(href, headers={"Accept": "text/html"})
+        assert editor.status_code == 200, entry["name"]
+        shown = Page(editor.text)
+        assert "Results" in shown.text, entry["name"]
+        assert "could not run" not in shown.text, (entry["name"], shown.text[-500:])
+
+
+def test_landing_page_lists_every_download_with_size_and_sha256(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    page = get_page(http, "/")
+    for entry in manifest(server)["files"]:
+        href = f"/download/{entry['name']}"
+        assert page.link_texts_to(href), entry["name"]
+        assert entry["sha256"] in page.text
+        cell = next(
+            attrs
+            for tag, attrs in page.elements
+            if tag == "td" and attrs.get("data-bytes") == str(entry["bytes"])
+        )
+        assert cell
+        body = http.get(href).content
+        assert len(body) == entry["bytes"]
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+
+
+def test_landing_page_embeds_a_schema_org_dataset(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    (dataset,) = get_page(http, "/").json_ld()
+    assert dataset["@type"] == "Dataset"
+    assert dataset["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    files = {entry["name"]: entry for entry in manifest(server)["files"]}
+    assert {d["name"] for d in dataset["distribution"]} == set(files)
+    for distribution in dataset["distribution"]:
+        assert distribution["contentUrl"] == f"{server.url}download/{distribution['name']}"
+        assert distribution["sha256"] == files[distribution["name"]]["sha256"]
+
+
+def test_well_known_void_is_negotiable(http: httpx.Client) -> None:
+    turtle = http.get("/.well-known/void", headers={"Accept": "text/turtle"})
+    assert turtle.status_code == 200
+    graph = rdflib.Graph().parse(data=turtle.text, format="turtle")
+    assert (None, RDF.type, rdflib.URIRef("http://rdfs.org/ns/void#Dataset")) in graph
+    jsonld = http.get("/.well-known/void", headers={"Accept": "application/ld+json"})
+    assert jsonld.headers["content-type"].startswith("application/ld+json")
+    assert len(rdflib.Graph().parse(data=jsonld.text, format="json-ld")) == len(graph)
+
+
+# ------------------------------------------------------------------ the editor without JavaScript
+
+
+def test_sparql_editor_for_browsers_has_a_plain_form(
+    http: httpx.Client, server: RunningServer
+) -> None:
+    page = get_page(http, "/sparql")
+    forms = [attrs for tag, attrs in page.elements if tag == "form"]
+    assert forms == [
+        {"class": "query-form", "id": "query-form", "method": "get", "action": "/sparql"}
+    ]
+    assert (
+        "textarea",
+        {"id": "query-text", "name": "query", "rows": "14", "spellcheck": "false"},
+    ) in page.elements
+    assert len([link for link in page.links if "example-link" in link.get("class", "")]) == len(
+        manifest(server)["queries"]
+    )
+    # machines asking the same URL still get the service description
+    described = http.get("/sparql", headers={"Accept": "text/turtle"})
+    assert described.headers["content-type"].startswith("text/turtle")
+
+
+def test_sparql_editor_renders_results_as_a_table_with_downloads(http: httpx.Client) -> None:
+    query = (
+        "SELECT ?meeting ?start WHERE { ?meeting a tip:Meeting ; schema:startDate ?start } "
+        "ORDER BY ?start"
+    )
+    response = http.get("/sparql", params={"query": query}, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    page = Page(response.text)
+    headers = [attrs for tag, attrs in page.elements if tag == "th"]
+    assert len(headers) == 2
+    assert "6 May 2021" in page.text and "13 May 2021" in page.text
+    assert page.link_texts_to(f"/{MEETING}.html")
+    downloads = {
+        link["text"]: link["href"] for link in page.links if "format=" in link.get("href", "")
+    }
+    csv = http.get(downloads["CSV"])
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "meeting,start"
+    json_results = http.get(downloads["SPARQL JSON"]).json()
+    assert len(json_results["results"]["bindings"]) == 2
+
+
+def test_sparql_editor_shows_query_errors(http: httpx.Client) -> None:
+    response = http.get(
+        "/sparql", params={"query": "SELECT WHERE {"}, headers={"Accept": "text/html"}
+    )
+    assert response.status_code == 400
+    page = Page(response.text)
+    assert "could not run" in page.text
+    assert "SPARQL syntax error" in page.text
+
+
+# ------------------------------------------------------------------ escaping
+
+
+MARKUP = """<script>alert(1)</script>"><img src=x onerror=alert(2)></script><!--&amp;"""
+
+
+@pytest.fixture(scope="module")
+def edited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server over a build whose meeting name and editorial note carry markup, and whose
+    meeting has a blank node (the curated data has none)."""
+    project = copy_project(tmp_path_factory.mktemp("edited") / "project")
+    facts = report_dir(project) / "facts.ttl"
+    escaped = MARKUP.replace("\\", "\\\\").replace('"', '\\"')
+    text = facts.read_text(encoding="utf-8")
+    meeting = "event:tipcom-2021 a tip:Meeting ;"
+    name = "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)"
+    edits = {
+        f'schema:name "{name}"@en': f'schema:name "{escaped}"@en',
+        'skos:editorialNote "The report gives no attendance mode': (
+            f'skos:editorialNote "{escaped}"@en , "The report gives no attendance mode'
+        ),
+        meeting: meeting + '\n    schema:location [ schema:name "A nested place"@en ;'
+        ' schema:address [ schema:addressCountry "BS" ] ] ;',
+    }
+    for old, new in edits.items():
+        assert text.count(old) == 1, f"facts.ttl changed: cannot find {old!r}"
+        text = text.replace(old, new)
+    facts.write_text(text, encoding="utf-8")
+    dist = project / "dist"
+    loaded = load_project(project)
+    publish.write(assemble(loaded, Settings.load(environ={})), loaded, dist)
+    with running_server(dist) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    "path", [f"/{MEETING}.html", "/id/statement/tipcom-2021-going-forward.html", "/"]
+)
+def test_markup_in_literals_is_inert(edited_server: RunningServer, path: str) -> None:
+    response = httpx.get(edited_server.url + path.lstrip("/"), timeout=30)
+    assert response.status_code == 200
+    html = response.text
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "<!--&" not in html
+    page = Page(html)
+    scripts = [attrs for tag, attrs in page.elements if tag == "script"]
+    assert all(attrs.get("type") == "application/ld+json" for attrs in scripts)
+    assert not [tag for tag, attrs in page.elements if tag == "img"]
+    if path == f"/{MEETING}.html":
+        # shown as text, exactly
+        assert MARKUP in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        # and the embedded JSON-LD still parses back to the same string
+        (node,) = page.json_ld()
+        assert node["name"] == MARKUP
+
+
+def test_blank_nodes_are_folded_into_the_description(edited_server: RunningServer) -> None:
+    page = Page(httpx.get(f"{edited_server.url}{MEETING}.html", timeout=30).text)
+    nested = [
+        attrs for tag, attrs in page.elements if tag == "div" and attrs.get("class") == "nested"
+    ]
+    assert len(nested) == 2  # the place, and the address inside it
+    assert "A nested place" in page.text and "BS" in page.text
+    turtle = httpx.get(f"{edited_server.url}{MEETING}.ttl", timeout=30)
+    graph = parse_rdf(turtle.content, "ttl", edited_server.url)
+    place = graph.value(rdflib.URIRef(edited_server.url + MEETING), SCHEMA.location)
+    assert isinstance(place, rdflib.BNode)
+    address = graph.value(place, SCHEMA.address)
+    assert graph.value(address, SCHEMA.addressCountry) == rdflib.Literal("BS")
+
+
+def test_markup_in_literals_is_inert_in_the_editor(edited_server: RunningServer) -> None:
+    response = httpx.get(
+        edited_server.url + "sparql",
+        params={
+            "query": f"SELECT ?name WHERE {{ <{edited_server.url}{MEETING}> schema:name ?name }}"
+        },
+        headers={"Accept": "text/html"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    page = Page(response.text)
+    assert MARKUP in page.text
+    assert "<script>alert" not in response.text
+    assert not [tag for tag, attrs in page.elements if tag == "img"]
