@@ -16,18 +16,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The query editor's assets come from the npm registry at the versions package-lock.json pins.
+assets: src/tipkg/static/vendor/yasgui.min.js
+
+src/tipkg/static/vendor/yasgui.min.js: package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	bash scripts/vendor-assets.sh
+
 build: install
 	$(BIN)/tipkg build
 
-run: build
-	$(BIN)/tipkg stats
-	@echo "dumps are in $(CURDIR)/dist/"
+run: build assets
+	@echo "dumps are in $(CURDIR)/dist/; serving at http://$(HOST):$(PORT)/"
+	$(BIN)/tipkg --base-iri http://$(HOST):$(PORT)/ serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
+test: install assets lint
 	$(BIN)/python -m pytest
 
 bench: install
@@ -36,4 +43,4 @@ bench: install
 	$(BIN)/python bench/serve.py
 
 clean:
-	rm -rf dist build tests/artifacts .pytest_cache
+	rm -rf dist build tests/artifacts .pytest_cache node_modules src/tipkg/static/vendor
