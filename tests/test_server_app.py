@@ -70,6 +70,17 @@ def test_large_responses_are_gzipped_and_small_ones_are_not(server: RunningServe
 # ------------------------------------------------------------------ VoID
 
 
+def test_well_known_void_sends_browsers_to_the_dataset_page(server: RunningServer) -> None:
+    answer = httpx.get(server.url + ".well-known/void", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dataset"
+    page = httpx.get(
+        server.url + ".well-known/void", headers={"Accept": "text/html"}, follow_redirects=True
+    )
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "tipkg: regional cooperation against trafficking in persons" in page.text
+
+
 def test_well_known_void_describes_the_dataset_and_its_dumps(server: RunningServer) -> None:
     answer = httpx.get(server.url + ".well-known/void", headers={"Accept": "text/turtle"})
     assert answer.status_code == 200

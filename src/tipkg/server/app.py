@@ -21,11 +21,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tipkg.server.negotiation import GRAPH_FORMATS
+from tipkg.server.negotiation import GRAPH_FORMATS, AcceptError, best_match
 from tipkg.server.pages import page_routes
 from tipkg.server.published import (
     PublishedHolder,
@@ -146,8 +146,16 @@ async def download(request: Request) -> Response:
 async def well_known_void(request: Request) -> Response:
     """The VoID and DCAT description of the dataset (RFC 5785 / VoID §7.2), negotiated."""
     published = current_published(request)
+    override = request.query_params.get("format")
+    offered = ["text/html", *(f.content_type for f in GRAPH_FORMATS)]
     try:
-        fmt = negotiate(request, GRAPH_FORMATS, request.query_params.get("format"))
+        wants_page = override is None and best_match(offered, request.headers.get("accept"))
+    except AcceptError as error:
+        return plain_response(400, str(error))
+    if wants_page == "text/html":  # a browser following the link gets the dataset's page
+        return RedirectResponse("/dataset", status_code=303)
+    try:
+        fmt = negotiate(request, GRAPH_FORMATS, override)
         if fmt is None:
             raise not_acceptable(GRAPH_FORMATS, "the VoID description")
     except ProtocolError as error:
