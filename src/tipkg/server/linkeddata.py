@@ -18,7 +18,6 @@ This module knows nothing of HTML; the pages module hands it a renderer.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -117,20 +116,9 @@ class HashIndex:
         self.by_document = {doc: tuple(sorted(iris)) for doc, iris in by_document.items()}
 
 
-_hash_indexes: dict[str, HashIndex] = {}
-_hash_indexes_lock = threading.Lock()
-
-
 def hash_index(published: Published) -> HashIndex:
-    """The hash-IRI index of this build (the last two builds are kept; requests run in threads)."""
-    with _hash_indexes_lock:
-        index = _hash_indexes.get(published.etag)
-        if index is None:
-            index = HashIndex(published.store, published.base_iri)
-            while len(_hash_indexes) >= 2:
-                _hash_indexes.pop(next(iter(_hash_indexes)))
-            _hash_indexes[published.etag] = index
-        return index
+    """The hash-IRI index of this build, computed once per build."""
+    return published.derived("hash_index", lambda p: HashIndex(p.store, p.base_iri))
 
 
 def _sparql_string(text: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -233,20 +232,23 @@ class BuildFacts:
     texts: dict[str, str] = field(default_factory=dict)
 
 
-_build_facts: dict[str, BuildFacts] = {}
-_build_facts_lock = threading.Lock()
+def example_links(published: Published) -> list[dict[str, str]]:
+    """The example queries as the landing page and the editor list them, each runnable by link."""
+    return [
+        {
+            "name": example.name,
+            "title": example.title,
+            "question": example.question,
+            "text": example.text,
+            "href": sparql_href(example.text),
+        }
+        for example in published.queries.values()
+    ]
 
 
 def build_facts(published: Published) -> BuildFacts:
-    """The facts of this build (the last two builds are kept; pages render in threads)."""
-    with _build_facts_lock:
-        facts = _build_facts.get(published.etag)
-        if facts is None:
-            facts = _compute_build_facts(published)
-            while len(_build_facts) >= 2:
-                _build_facts.pop(next(iter(_build_facts)))
-            _build_facts[published.etag] = facts
-        return facts
+    """The facts of this build, computed once per build."""
+    return published.derived("build_facts", _compute_build_facts)
 
 
 def _compute_build_facts(published: Published) -> BuildFacts:
@@ -1189,16 +1191,7 @@ def landing(request: Request) -> Response:
         )
         for entry in published.manifest["files"]
     ]
-    examples = [
-        {
-            "name": example.name,
-            "title": example.title,
-            "question": example.question,
-            "text": example.text,
-            "href": sparql_href(example.text),
-        }
-        for example in published.queries.values()
-    ]
+    examples = example_links(published)
     site = site_url(request, published)
     json_ld = {
         "@context": "https://schema.org/",
@@ -1361,16 +1354,7 @@ async def editor_page(request: Request) -> Response:
         for name, label in RESULT_DOWNLOADS.get(form, ()):
             downloads.append((label, sparql_href(query, format=name)))
     namer = Namer(published)
-    examples = [
-        {
-            "name": example.name,
-            "title": example.title,
-            "question": example.question,
-            "text": example.text,
-            "href": sparql_href(example.text),
-        }
-        for example in published.queries.values()
-    ]
+    examples = example_links(published)
     default_query = (
         next(iter(published.queries.values())).text
         if published.queries

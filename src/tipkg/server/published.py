@@ -17,12 +17,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 from starlette.requests import Request
@@ -31,6 +32,8 @@ from starlette.responses import Response
 from tipkg.errors import InputError
 from tipkg.settings import Settings
 from tipkg.vocab import Iris
+
+T = TypeVar("T")
 
 MANIFEST_NAME = "manifest.json"
 QUADS_NAME = "tipkg.nq"
@@ -65,6 +68,16 @@ class Published:
     last_modified: str
     modified: datetime
     stamp: tuple[int, int] = field(repr=False)
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _derived_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def derived(self, name: str, compute: Callable[[Published], T]) -> T:
+        """What pages compute once per build (indexes, counts), kept with the build itself so
+        it goes when a new build replaces this one. Requests render in threads: one computes."""
+        with self._derived_lock:
+            if name not in self._derived:
+                self._derived[name] = compute(self)
+            return self._derived[name]
 
     @property
     def version(self) -> str:
