@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from tipkg.project import Project
 
 EXPORT_FORMATS = ("ttl", "jsonld", "nt", "nq", "trig")
-SERVE_SETTINGS = [s for s in SETTINGS if s.name != "base_iri"]
 
 
 class Context:
@@ -274,7 +273,7 @@ def stats(context: Context, fmt: str) -> None:
 
 def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """One CLI option per registered setting, so every limit is overridable from the CLI."""
-    for setting in reversed(SERVE_SETTINGS):
+    for setting in reversed(SETTINGS):
         option = "--" + setting.name.replace("_", "-")
         command = click.option(
             option,
@@ -302,11 +301,12 @@ def serve(ctx: click.Context, dist_dir: Path | None, **overrides: str | None) ->
     \b
     Example:
       tipkg serve
-      tipkg --base-iri http://127.0.0.1:8080/ serve --port 8080 --query-timeout 5
+      tipkg serve --base-iri http://127.0.0.1:8080/ --port 8080 --query-timeout 5
     """
     from tipkg.server.app import run
 
     context: Context = ctx.obj
-    base_override = ctx.parent.params.get("base_iri") if ctx.parent else None
-    settings = Settings.load({**overrides, "base_iri": base_override})
+    if overrides["base_iri"] is None and ctx.parent is not None:
+        overrides["base_iri"] = ctx.parent.params.get("base_iri")
+    settings = Settings.load(overrides)
     run(settings, dist_dir or context.project_dir / "dist")
