@@ -16,7 +16,7 @@ import pytest
 from conftest import RunningServer
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
-from tipkg.server.pages import VENDOR_DIR, yasgui_available
+from tipkg.server.pages.editor import VENDOR_DIR, yasgui_available
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,100 @@
+"""What every page module shares before anything is named: where the templates and static files
+are, the version of the pages, the template environment, page queries, editor links and JSON that
+is safe inside ``<script>``.
+
+Templates autoescape everything; the only markup Jinja does not escape is the embedded JSON-LD
+and editor configuration, which :func:`script_json` makes safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from string import Template
+from typing import Any
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from starlette.requests import Request
+
+from tipkg.server.published import Published
+from tipkg.server.sparql import endpoint_url
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+def _fingerprint(folders: Iterable[Path]) -> str:
+    """A digest of the templates and our own static files: part of every page's ETag, so a new
+    release of the pages is never answered with a 304 for a page rendered by the old one."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in folder.glob("*") if p.is_file()):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+PAGES_VERSION = _fingerprint((TEMPLATES_DIR, STATIC_DIR))
+
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=StrictUndefined,
+)
+
+
+def html_variant(name: str) -> str:
+    """The ETag variant of an HTML page: its name and the version of the pages code."""
+    return f"html {PAGES_VERSION} {name}"
+
+
+def select(published: Published, query: str, **terms: Any) -> ox.QuerySolutions:
+    """A SELECT over the union of the build's graphs with the project's prefixes; ``$name`` in
+    the text is replaced by ``terms[name]`` written as N-Triples (page queries are ours, small,
+    and run in-process)."""
+    text = Template(query).substitute({name: str(term) for name, term in terms.items()})
+    return published.store.query(
+        text,
+        use_default_graph_as_union=True,
+        prefixes={name: str(ns) for name, ns in published.iris.prefixes().items()},
+    )
+
+
+def sparql_href(query: str, **extra: str) -> str:
+    """A link that opens ``query`` in the editor (and runs it)."""
+    return "/sparql?" + urlencode({"query": query, **extra})
+
+
+def example_links(published: Published) -> list[dict[str, str]]:
+    """The example queries as the landing page and the editor list them, each runnable by link."""
+    return [
+        {
+            "name": example.name,
+            "title": example.title,
+            "question": example.question,
+            "text": example.text,
+            "href": sparql_href(example.text),
+        }
+        for example in published.queries.values()
+    ]
+
+
+def site_url(request: Request, published: Published) -> str:
+    """Where clients reach this server (``public_url`` if set, else this request's origin): the
+    SPARQL endpoint's URL less its own path, so the two can never disagree."""
+    return endpoint_url(request, published).removesuffix("sparql")
+
+
+def script_json(document: Any) -> Markup:
+    """JSON that is safe inside ``<script>``: no ``<``, ``>`` or ``&`` survives unescaped,
+    so no literal can close the script element or open a comment."""
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
