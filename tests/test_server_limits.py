@@ -245,3 +245,17 @@ def test_service_reaches_only_allowed_endpoints(
         )
         assert answer.status_code == 400
         assert "variable endpoint" in answer.text
+
+
+def test_result_cache_is_bounded_and_can_be_turned_off() -> None:
+    from tipkg.server.querypool import ResultCache
+
+    cache = ResultCache(max_bytes=10)
+    cache.put("a", "first", 6)
+    cache.put("b", "second", 6)  # over 10 bytes: the least recently used answer goes
+    assert cache.get("a") is None and cache.get("b") == "second"
+    cache.put("huge", "x", 11)  # larger than the whole cache: never kept
+    assert cache.get("huge") is None
+    off = ResultCache(max_bytes=0)
+    off.put("a", "first", 1)
+    assert off.get("a") is None

@@ -41,8 +41,8 @@ Handler = Callable[[Published, Any], Any]
 WORKER_START_SECONDS = 120.0
 WORKER_NICENESS = 5
 RESPAWN_RETRY_SECONDS = 1.0
-# The result cache is bounded by bytes; one answer larger than a slice of it is never kept.
-CACHE_BYTES = 64 * 1024 * 1024
+# The result cache is bounded by bytes (settings.query_cache_bytes); one answer larger than
+# this is never kept.
 CACHE_ENTRY_BYTES = 4 * 1024 * 1024
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ class QueryPool:
 class ResultCache:
     """Finished answers by key, least recently used out first, bounded in bytes."""
 
-    def __init__(self, max_bytes: int = CACHE_BYTES, max_entry_bytes: int = CACHE_ENTRY_BYTES):
+    def __init__(self, max_bytes: int, max_entry_bytes: int = CACHE_ENTRY_BYTES):
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
