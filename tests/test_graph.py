@@ -167,3 +167,10 @@ def test_citing_a_sentence_that_does_not_exist(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     _expect_input_error(project, "cites sentence 12", "zz-extra.ttl:3")
+
+
+def test_file_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    places = project / "data" / "shared" / "places.ttl"
+    places.write_bytes(b"# one\n# two\n# caf\xe9\n")
+    _expect_input_error(project, "not valid UTF-8", "places.ttl:3")

@@ -732,7 +732,7 @@ def test_resolve_empty_spec_is_refused(query_files: list[QueryFile]) -> None:
 
 
 def test_read_query_file_reports_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot read query"):
+    with pytest.raises(InputError, match=r"absent\.rq: cannot read"):
         read_query_file(tmp_path / "absent.rq", require_header=False)
 
 

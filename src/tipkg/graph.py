@@ -18,7 +18,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
 from tipkg.errors import InputError
-from tipkg.project import Project
+from tipkg.project import Project, read_text
 from tipkg.settings import Settings
 from tipkg.sources import SourceText, anchor_citations, describe, read_source
 from tipkg.vocab import Iris
@@ -72,12 +72,7 @@ def assemble(project: Project, settings: Settings) -> KnowledgeGraph:
 
 def parse_turtle(path: Path, base: str, into: Graph) -> None:
     """Parse one Turtle file against the base IRI; syntax errors become one-line ``InputError``s."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path) from None
+    text = read_text(path)
     try:
         into.parse(data=text, format="turtle", publicID=base)
     except Exception as error:  # rdflib raises several types; all mean "this file is bad"
@@ -90,8 +85,9 @@ def parse_turtle(path: Path, base: str, into: Graph) -> None:
 
 
 def load_rule(path: Path, base: str) -> Query:
+    text = read_text(path)
     try:
-        return prepareQuery(path.read_text(encoding="utf-8"), base=base)
+        return prepareQuery(text, base=base)
     except Exception as error:
         raise InputError(f"bad materialisation rule: {str(error).splitlines()[0]}", path) from None
 

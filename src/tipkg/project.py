@@ -75,3 +75,14 @@ def load_project(root: Path) -> Project:
         dataset_file=dataset_file,
         query_files=tuple(sorted((root / "queries").glob("*.rq"))),
     )
+
+
+def read_text(path: Path) -> str:
+    """A project file as UTF-8 text; an unreadable or undecodable file is an ``InputError``."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", path) from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise InputError("not valid UTF-8", path, line) from None

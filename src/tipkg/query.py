@@ -26,6 +26,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
 from tipkg.errors import InputError
+from tipkg.project import read_text
 
 FORMATS = ("table", "csv", "json", "ttl")
 INTEGER_DATATYPES = frozenset(
@@ -82,12 +83,7 @@ def read_query_file(path: Path, require_header: bool) -> QueryFile:
     Project queries need a title and a question (the web UI lists them); a file a user names
     on the command line need not, and is then titled by its file name.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read query: {error.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise InputError("query is not valid UTF-8", path) from None
+    text = read_text(path)
     header: dict[str, str] = {}
     explanation: list[str] = []
     for line in text.splitlines():
