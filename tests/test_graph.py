@@ -135,36 +135,38 @@ def test_missing_source_file(tmp_path: Path) -> None:
     assert "missing source file source.txt" in str(caught.value)
 
 
-def test_offset_outside_the_text(tmp_path: Path) -> None:
+def _add_report_file(tmp_path: Path, turtle: str) -> Path:
+    """A copy of the project whose report gets one more Turtle file, ``zz-extra.ttl``."""
     project = copy_project(tmp_path)
-    extra = report_dir(project) / "zz-extra.ttl"
-    extra.write_text(
-        "@prefix nif: <http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#> .\n"
-        f'<id/document/{REPORT_SLUG}#char=2300,2400> nif:anchorOf "beyond" .\n',
-        encoding="utf-8",
+    (report_dir(project) / "zz-extra.ttl").write_text(turtle, encoding="utf-8")
+    return project
+
+
+NIF_PREFIX = "@prefix nif: <http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#> .\n"
+
+
+def test_offset_outside_the_text(tmp_path: Path) -> None:
+    project = _add_report_file(
+        tmp_path,
+        NIF_PREFIX + f'<id/document/{REPORT_SLUG}#char=2300,2400> nif:anchorOf "beyond" .\n',
     )
     _expect_input_error(project, "offsets 2300,2400 lie outside the text", "zz-extra.ttl:2")
 
 
 def test_anchor_that_does_not_match_the_text(tmp_path: Path) -> None:
-    project = copy_project(tmp_path)
-    extra = report_dir(project) / "zz-extra.ttl"
-    extra.write_text(
-        "@prefix nif: <http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#> .\n\n"
-        f'<id/document/{REPORT_SLUG}#char=0,11> nif:anchorOf "Saint Kitts" .\n',
-        encoding="utf-8",
+    project = _add_report_file(
+        tmp_path,
+        NIF_PREFIX + f'\n<id/document/{REPORT_SLUG}#char=0,11> nif:anchorOf "Saint Kitts" .\n',
     )
     _expect_input_error(project, "differs from the text at 0,11: 'Saint Lucia'", "zz-extra.ttl:3")
 
 
 def test_citing_a_sentence_that_does_not_exist(tmp_path: Path) -> None:
-    project = copy_project(tmp_path)
-    extra = report_dir(project) / "zz-extra.ttl"
-    extra.write_text(
+    project = _add_report_file(
+        tmp_path,
         "@prefix prov: <http://www.w3.org/ns/prov#> .\n"
         f"@prefix s: <id/document/{REPORT_SLUG}/sentence/> .\n"
         "<id/event/tipcom-2021> prov:wasDerivedFrom s:12 .\n",
-        encoding="utf-8",
     )
     _expect_input_error(project, "cites sentence 12", "zz-extra.ttl:3")
 
