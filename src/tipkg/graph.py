@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from rdflib import Dataset, Graph, URIRef
@@ -28,12 +29,31 @@ MAX_RULE_PASSES = 10
 
 @dataclass
 class KnowledgeGraph:
-    """What the graph stage returns: the dataset and the source texts it was built from."""
+    """What the graph stage returns: the dataset and the source texts it was built from.
+
+    Later stages read it and never change it, so the union of its graphs is computed once.
+    """
 
     dataset: Dataset
     iris: Iris
     sources: dict[str, SourceText]
     files_by_graph: dict[URIRef, tuple[Path, ...]]
+
+    @cached_property
+    def union(self) -> Graph:
+        """All named graphs merged into one plain Graph, with the project's prefixes bound."""
+        union = bound_graph(self.iris)
+        for triple in self.dataset.triples((None, None, None)):
+            union.add(triple)
+        return union
+
+
+def bound_graph(iris: Iris) -> Graph:
+    """An empty Graph that knows exactly the project's prefixes (none picked up from inputs)."""
+    graph = Graph(bind_namespaces="none")
+    for prefix, namespace in iris.prefixes().items():
+        graph.bind(prefix, namespace, replace=True)
+    return graph
 
 
 def assemble(project: Project, settings: Settings) -> KnowledgeGraph:

@@ -25,7 +25,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
 from tipkg.errors import InputError
-from tipkg.graph import KnowledgeGraph
+from tipkg.graph import KnowledgeGraph, bound_graph
 from tipkg.project import Project
 from tipkg.query import load_queries
 from tipkg.vocab import SD, SPDX, Iris
@@ -80,22 +80,6 @@ class Statistics:
     links_per_target: dict[str, int]
 
 
-def union_graph(dataset: Dataset, iris: Iris) -> Graph:
-    """All named graphs merged into one plain Graph, with the project's prefixes bound."""
-    union = _bound_graph(iris)
-    for triple in dataset.triples((None, None, None)):
-        union.add(triple)
-    return union
-
-
-def _bound_graph(iris: Iris) -> Graph:
-    """An empty Graph that knows exactly the project's prefixes (none picked up from inputs)."""
-    graph = Graph(bind_namespaces="none")
-    for prefix, namespace in iris.prefixes().items():
-        graph.bind(prefix, namespace, replace=True)
-    return graph
-
-
 def named_graphs(dataset: Dataset) -> list[Graph]:
     """The non-empty named graphs, sorted by IRI."""
     graphs = [g for g in dataset.graphs() if len(g) and isinstance(g.identifier, URIRef)]
@@ -104,7 +88,7 @@ def named_graphs(dataset: Dataset) -> list[Graph]:
 
 def statistics(kg: KnowledgeGraph, targets: dict[str, str]) -> Statistics:
     """Triples per graph, entities per asserted or materialised class, links per target dataset."""
-    union = union_graph(kg.dataset, kg.iris)
+    union = kg.union
     described = {kg.iris.graph("ontology"), kg.iris.graph("dataset")}
     entities = Graph()
     for graph in named_graphs(kg.dataset):
@@ -181,7 +165,7 @@ def to_trig(dataset: Dataset, iris: Iris) -> str:
     prefix_lines: set[str] = set()
     blocks = []
     for graph in named_graphs(dataset):
-        body = _bound_graph(iris)
+        body = bound_graph(iris)
         body += graph
         lines = to_turtle(body).splitlines()
         prefix_lines.update(line for line in lines if line.startswith("@prefix"))
@@ -251,7 +235,7 @@ def describe_dataset(
 ) -> Graph:
     """VoID + DCAT: the dataset, its graphs as subsets, its linksets and its distributions."""
     iris = kg.iris
-    description = _bound_graph(iris)
+    description = bound_graph(iris)
     description += kg.dataset.graph(iris.graph("dataset"))
     dataset = iris.dataset
     description.set((dataset, DCTERMS.modified, Literal(modified[:10], datatype=XSD.date)))
@@ -262,7 +246,7 @@ def describe_dataset(
     for vocabulary in sorted(
         {
             str(p).rsplit("#", 1)[0] + "#" if "#" in str(p) else str(p).rsplit("/", 1)[0] + "/"
-            for p in union_graph(kg.dataset, iris).predicates()
+            for p in kg.union.predicates()
         }
     ):
         description.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
@@ -272,7 +256,7 @@ def describe_dataset(
         description.add((subset, RDF.type, VOID.Dataset))
         description.add((subset, RDF.type, SD.NamedGraph))
         description.add((subset, VOID.triples, Literal(count)))
-    union = union_graph(kg.dataset, iris)
+    union = kg.union
     for cls_name, count in stats.entities_per_class.items():
         cls = union.namespace_manager.expand_curie(cls_name)
         partition = URIRef(f"{iris.base}dataset/class/{cls_name.replace(':', '-')}")
@@ -338,20 +322,20 @@ def describe_dataset(
 # ------------------------------------------------------------------ the write
 
 
-def serialise(kg: KnowledgeGraph, fmt: str) -> str:
+def serialise(kg: KnowledgeGraph, fmt: str, context: dict[str, Any] | None = None) -> str:
     """One dump as text: ``ttl``, ``jsonld`` and ``nt`` hold the union of the named graphs,
-    ``nq`` and ``trig`` keep each graph."""
+    ``nq`` and ``trig`` keep each graph. JSON-LD is compacted with ``context`` (by default the
+    one :func:`jsonld_context` derives)."""
     if fmt == "nq":
         return to_nquads(kg.dataset)
     if fmt == "trig":
         return to_trig(kg.dataset, kg.iris)
-    union = union_graph(kg.dataset, kg.iris)
     if fmt == "ttl":
-        return to_turtle(union)
+        return to_turtle(kg.union)
     if fmt == "nt":
-        return to_ntriples(union)
+        return to_ntriples(kg.union)
     if fmt == "jsonld":
-        return to_jsonld(union, jsonld_context(union, kg.iris))
+        return to_jsonld(kg.union, context or jsonld_context(kg.union, kg.iris))
     raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(DUMP_FORMATS)}")
 
 
@@ -387,12 +371,11 @@ def write(kg: KnowledgeGraph, project: Project, out_dir: Path) -> Manifest:
 
 def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest:
     iris = kg.iris
-    union = union_graph(kg.dataset, iris)
-    context = jsonld_context(union, iris)
-    ontology = _bound_graph(iris)
+    context = jsonld_context(kg.union, iris)
+    ontology = bound_graph(iris)
     ontology += kg.dataset.graph(iris.graph("ontology"))
     contents: dict[str, tuple[str, int | None]] = {
-        f"{DUMP_NAME}.{fmt}": (serialise(kg, fmt), len(kg.dataset)) for fmt in DUMP_FORMATS
+        f"{DUMP_NAME}.{fmt}": (serialise(kg, fmt, context), len(kg.dataset)) for fmt in DUMP_FORMATS
     }
     contents["context.jsonld"] = (json.dumps(context, indent=2, ensure_ascii=False) + "\n", None)
     contents["ontology.ttl"] = (to_turtle(ontology), len(ontology))
