@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tipkg.server.negotiation import GRAPH_FORMATS, AcceptError, best_match
+from tipkg.server.negotiation import GRAPH_FORMATS, HTML
 from tipkg.server.pages import page_routes
 from tipkg.server.published import (
     PublishedHolder,
@@ -147,14 +147,9 @@ async def well_known_void(request: Request) -> Response:
     """The VoID and DCAT description of the dataset (RFC 5785 / VoID §7.2), negotiated."""
     published = current_published(request)
     override = request.query_params.get("format")
-    offered = ["text/html", *(f.content_type for f in GRAPH_FORMATS)]
     try:
-        wants_page = override is None and best_match(offered, request.headers.get("accept"))
-    except AcceptError as error:
-        return plain_response(400, str(error))
-    if wants_page == "text/html":  # a browser following the link gets the dataset's page
-        return RedirectResponse("/dataset", status_code=303)
-    try:
+        if override is None and negotiate(request, (*GRAPH_FORMATS, HTML), None) is HTML:
+            return RedirectResponse("/dataset", status_code=303)  # a browser: the dataset's page
         fmt = negotiate(request, GRAPH_FORMATS, override)
         if fmt is None:
             raise not_acceptable(GRAPH_FORMATS, "the VoID description")

@@ -27,10 +27,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tipkg.server.negotiation import AcceptError, Format, choose_format
+from tipkg.server.negotiation import GRAPH_OX_FORMATS, HTML, AcceptError, Format, choose_format
 from tipkg.server.published import Published, current_published
 
-HTML = Format("html", "text/html", ("application/xhtml+xml",))
 DOCUMENT_FORMATS: tuple[Format, ...] = (
     HTML,
     Format("ttl", "text/turtle", ("application/x-turtle",)),
@@ -49,12 +48,8 @@ FORMAT_SYNONYMS: dict[str, str] = {
     "rdfxml": "rdf",
     "xml": "rdf",
 }
-OX_FORMATS: dict[str, ox.RdfFormat] = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "rdf": ox.RdfFormat.RDF_XML,
-}
+# Document suffixes whose ?format= name differs.
+SUFFIX_TO_FORMAT_NAME = {"rdf": "rdfxml"}
 # How deep nested blank nodes are folded into a description (guards against pathological chains).
 MAX_BLANK_DEPTH = 8
 # The most incoming links a description carries; a hub resource can have very many.
@@ -209,29 +204,11 @@ def _triple_key(triple: ox.Triple) -> tuple[str, str, str]:
 # ------------------------------------------------------------------ serialising
 
 
-def used_prefixes(published: Published, triples: Iterable[ox.Triple]) -> dict[str, str]:
-    """The project's prefixes that some IRI in ``triples`` starts with (so output stays short)."""
-    prefixes = {name: str(namespace) for name, namespace in published.iris.prefixes().items()}
-    iris = set()
-    for triple in triples:
-        for term in (triple.subject, triple.predicate, triple.object):
-            if isinstance(term, ox.NamedNode):
-                iris.add(term.value)
-            elif isinstance(term, ox.Literal):
-                iris.add(term.datatype.value)
-    return {
-        name: namespace
-        for name, namespace in prefixes.items()
-        if any(iri.startswith(namespace) for iri in iris)
-    }
-
-
 def serialise(published: Published, description: Description, fmt: Format) -> bytes:
     """The description in one of the RDF formats."""
     triples = description.triples()
-    return ox.serialize(
-        triples, format=OX_FORMATS[fmt.name], prefixes=used_prefixes(published, triples)
-    )
+    ox_format = GRAPH_OX_FORMATS[SUFFIX_TO_FORMAT_NAME.get(fmt.name, fmt.name)]
+    return ox.serialize(triples, format=ox_format, prefixes=published.used_prefixes(triples))
 
 
 # ------------------------------------------------------------------ URLs and negotiation

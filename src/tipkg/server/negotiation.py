@@ -112,6 +112,8 @@ class Format:
         return self.media_type
 
 
+# Pages for browsers, offered beside the RDF formats wherever a person may be asking.
+HTML = Format("html", "text/html", ("application/xhtml+xml",))
 # SELECT and ASK results, in order of preference (the first is the default).
 RESULTS_FORMATS: tuple[Format, ...] = (
     Format("json", "application/sparql-results+json", ("application/json",)),

@@ -2,10 +2,10 @@
 
 Base IRI rule: a build is written under its *canonical* base (``manifest.json``'s ``base_iri``).
 The server answers under the *effective* base, which is ``settings.base_iri`` when that was set
-(``--base-iri`` or ``TIPKG_BASE_IRI``, i.e. it differs from the registry's default) and the
-canonical base otherwise. When the two differ, every IRI under the canonical base is rewritten to
-the effective base as the store is loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/``
-makes each minted IRI dereferenceable from the local server. Literals are never rewritten.
+explicitly (``--base-iri`` or ``TIPKG_BASE_IRI``) and the canonical base otherwise. When the two
+differ, every IRI under the canonical base is rewritten to the effective base as the store is
+loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/`` makes each minted IRI
+dereferenceable from the local server. Literals are never rewritten.
 
 The pages and the SPARQL routes read the build through :func:`current_published`; nothing else
 holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second.
@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -88,6 +88,26 @@ class Published:
     def iris(self) -> Iris:
         """IRI shapes under the effective base."""
         return Iris(self.base_iri)
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The project's and the common prefixes, as queries and serialisations use them."""
+        return {name: str(namespace) for name, namespace in self.iris.prefixes().items()}
+
+    def used_prefixes(self, triples: Iterable[ox.Triple]) -> dict[str, str]:
+        """The prefixes whose namespace some IRI (or datatype) in ``triples`` sits directly in,
+        so a serialisation declares only what it uses."""
+        namespaces: set[str] = set()
+        for triple in triples:
+            for term in (triple.subject, triple.predicate, triple.object):
+                if isinstance(term, ox.NamedNode):
+                    iri = term.value
+                elif isinstance(term, ox.Literal):
+                    iri = term.datatype.value
+                else:
+                    continue
+                namespaces.add(iri[: max(iri.rfind("#"), iri.rfind("/")) + 1])
+        return {name: iri for name, iri in self.prefixes.items() if iri in namespaces}
 
     def rebase(self, text: str) -> str:
         """Text (a query, an IRI) with the canonical base replaced by the effective one."""

@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from tipkg.server.negotiation import (
     GRAPH_FORMATS,
     GRAPH_OX_FORMATS,
+    HTML,
     RESULTS_FORMATS,
     RESULTS_OX_FORMATS,
     AcceptError,
@@ -46,7 +47,6 @@ from tipkg.server.querypool import PoolBusy, QueryPool, QueryTimeout, ResultCach
 from tipkg.vocab import SD, VOID
 
 TRUNCATED_HEADER = "X-Tipkg-Truncated"
-HTML_FORMAT = Format("html", "text/html")
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 W3C_FORMAT_NAMES = {
@@ -139,7 +139,7 @@ async def read_protocol_request(request: Request, published: Published) -> Proto
     fields: dict[str, list[str]] = {}
     if request.method == "POST":
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        body = await read_body(request, settings.max_body_bytes)
+        body = await request.body()  # app.HttpRulesMiddleware refuses bodies over the limit
         if media_type == "application/sparql-update":
             raise ProtocolError(403, "this endpoint is read-only: SPARQL updates are refused")
         if media_type == "application/sparql-query":
@@ -207,23 +207,6 @@ def _unescape(part: bytes) -> str:
     if b"%" in part or b"+" in part:
         part = binascii.a2b_qp(part.replace(b"=", b"=3D").replace(b"+", b"=20").replace(b"%", b"="))
     return part.decode("utf-8", "replace")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ProtocolError(413, f"the request body is larger than {limit} bytes (max_body_bytes)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ProtocolError(
-                413, f"the request body is larger than {limit} bytes (max_body_bytes)"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def decode_utf8(data: bytes, what: str) -> str:
@@ -334,11 +317,7 @@ def wants_editor(request: Request, protocol: ProtocolRequest, formats: tuple[For
     """A browser's GET: HTML is preferred over every format the answer could take."""
     if request.method == "POST" or protocol.format_override is not None:
         return False
-    from tipkg.server import pages
-
-    if not hasattr(pages, "sparql_editor"):
-        return False
-    return negotiate(request, (*formats, HTML_FORMAT), None) == HTML_FORMAT
+    return negotiate(request, (*formats, HTML), None) is HTML
 
 
 def sparql_editor_response(request: Request) -> Response:
@@ -468,7 +447,7 @@ def evaluate(published: Published, job: QueryJob) -> QueryOutcome:
         }
     try:
         result = published.store.query(
-            job.query, base_iri=published.base_iri, prefixes=query_prefixes(published), **options
+            job.query, base_iri=published.base_iri, prefixes=published.prefixes, **options
         )
         if isinstance(result, ox.QueryBoolean):
             return results_outcome(
@@ -517,11 +496,6 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def query_prefixes(published: Published) -> dict[str, str]:
-    """Prefixes a query may use without declaring them: the project's and the common ones."""
-    return {name: str(namespace) for name, namespace in published.iris.prefixes().items()}
-
-
 def serialize_triples(triples: Iterable[ox.Triple], fmt: str, published: Published) -> bytes:
     triples = list(triples)
     if fmt == "nq":
@@ -529,23 +503,8 @@ def serialize_triples(triples: Iterable[ox.Triple], fmt: str, published: Publish
             [ox.Quad(t.subject, t.predicate, t.object) for t in triples],
             format=ox.RdfFormat.N_QUADS,
         )
-    prefixes = used_prefixes(triples, published) if fmt in ("ttl", "rdfxml") else None
+    prefixes = published.used_prefixes(triples) if fmt in ("ttl", "rdfxml") else None
     return ox.serialize(triples, format=GRAPH_OX_FORMATS[fmt], prefixes=prefixes)
-
-
-def used_prefixes(triples: list[ox.Triple], published: Published) -> dict[str, str]:
-    """The project's prefixes whose namespace some IRI in ``triples`` sits directly in."""
-    namespaces: set[str] = set()
-    for triple in triples:
-        for term in (triple.subject, triple.predicate, triple.object):
-            if isinstance(term, ox.NamedNode):
-                iri = term.value
-            elif isinstance(term, ox.Literal):
-                iri = term.datatype.value
-            else:
-                continue
-            namespaces.add(iri[: max(iri.rfind("#"), iri.rfind("/")) + 1])
-    return {name: iri for name, iri in query_prefixes(published).items() if iri in namespaces}
 
 
 def is_update(query: str) -> bool:
@@ -596,9 +555,7 @@ def service_endpoints(query: str, published: Published) -> list[str | None]:
     from rdflib.plugins.sparql.parser import parseQuery
     from rdflib.plugins.sparql.parserutils import CompValue
 
-    algebra = translateQuery(
-        parseQuery(query), base=published.base_iri, initNs=query_prefixes(published)
-    )
+    algebra = translateQuery(parseQuery(query), base=published.base_iri, initNs=published.prefixes)
     endpoints: list[str | None] = []
 
     def visit(node: Any) -> None:
