@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], status: int, *frag
         assert fragment in lines[0], lines[0]
 
 
-def _rebuild_after(project: Path, edit: object) -> subprocess.CompletedProcess[str]:
-    assert callable(edit)
+def _rebuild_after(project: Path, edit: Callable[[], object]) -> subprocess.CompletedProcess[str]:
     before = snapshot(project / "dist")
     edit()
     result = tipkg("build", cwd=project)
