@@ -9,19 +9,22 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
 import pytest
 import rdflib
-from rdflib.compare import isomorphic
-from rdflib.namespace import DCAT, RDF, VOID
+from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from tipkg import publish
-from tipkg.graph import assemble
+from tipkg.graph import KnowledgeGraph, assemble
 from tipkg.project import load_project
 from tipkg.publish import Manifest
+from tipkg.server.published import load_published
 from tipkg.settings import Settings
+from tipkg.terms import ToOxigraph
+from tipkg.vocab import NIF, SCHEMA, SKOS, Iris
 
 from support import PROJECT_ROOT, copy_project
 
@@ -32,6 +35,70 @@ OXIGRAPH_FORMATS = {
     "tipkg.nq": pyoxigraph.RdfFormat.N_QUADS,
     "tipkg.trig": pyoxigraph.RdfFormat.TRIG,
 }
+
+# Every character str.splitlines() breaks a line at, which a writer that edits lines would break.
+LINE_BOUNDARIES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+HARD_LITERALS = (
+    "a line\nbreak, and a CRLF\r\nend",
+    "   three leading spaces",
+    "a\ttab",
+    'triple """ quotes and a "quoted" word',
+    "a back\\slash and \\n written out",
+    "non-BMP: \U0001f600 \U0001d11e",
+    *(f"before{char}after" for char in LINE_BOUNDARIES),
+)
+HARD_SOURCE = (
+    "A first sentence with a\ttab, a line separator\u2028inside it and a next-line\x85mark.\r\n"
+    'A second one with   spaces, """ quotes, a back\\slash and \U0001f600 \U0001d11e.\n'
+    "A third with vertical\x0btab, form\x0cfeed and \x1c\x1d\x1e separators\u2029here.\n"
+    "The quoted Hard Phrase sits at the end.\n"
+)
+HARD_PHRASES = (
+    "line separator\u2028inside",
+    "next-line\x85mark",
+    "vertical\x0btab, form\x0cfeed and \x1c\x1d\x1e separators\u2029here",
+    "\U0001f600 \U0001d11e",
+    "Hard Phrase",
+)
+
+
+@dataclass(frozen=True)
+class HardBuild:
+    kg: KnowledgeGraph
+    dist: Path
+
+
+def write_hard_report(project: Path, iris: Iris) -> None:
+    """A report whose text and notes hold every hard character, its facts written by rdflib."""
+    slug = "hard-literals"
+    folder = project / "data" / "reports" / slug
+    folder.mkdir(parents=True)
+    (folder / "source.txt").write_bytes(HARD_SOURCE.encode("utf-8"))
+    document = iris.document(slug)
+    facts = rdflib.Graph()
+    facts.add((document, RDF.type, SCHEMA.NewsArticle))
+    facts.add((document, DCTERMS.title, rdflib.Literal("Hard literals", lang="en")))
+    for note in HARD_LITERALS:
+        facts.add((document, SKOS.editorialNote, rdflib.Literal(note, lang="en")))
+    for phrase in HARD_PHRASES:
+        begin = HARD_SOURCE.index(phrase)
+        node = rdflib.URIRef(f"{document}#char={begin},{begin + len(phrase)}")
+        facts.add((node, RDF.type, NIF.Phrase))
+        facts.add((node, NIF.anchorOf, rdflib.Literal(phrase)))
+    facts.serialize(folder / "facts.ttl", format="turtle", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def hard_build(tmp_path_factory: pytest.TempPathFactory) -> HardBuild:
+    """The real project plus a report of hard literals, built and published."""
+    root = copy_project(tmp_path_factory.mktemp("hard") / "project")
+    settings = Settings.load(environ={})
+    write_hard_report(root, Iris(settings.base_iri))
+    project = load_project(root)
+    kg = assemble(project, settings)
+    out = root / "dist"
+    publish.write(kg, project, out)
+    return HardBuild(kg, out)
 
 
 @pytest.fixture(scope="module")
@@ -60,28 +127,88 @@ def test_writes_every_dump_with_gzip_and_sums(dist: tuple[Path, Manifest]) -> No
     )
 
 
+def _graph_key(name: object) -> str:
+    return "" if isinstance(name, pyoxigraph.DefaultGraph) else str(name)
+
+
+def _read(path: Path, engine: str) -> dict[str, set[object]]:
+    """A dump as read by one engine: graph name ("" for a triple dump) → its triples, as
+    pyoxigraph terms (rdflib's readings are converted exactly, term by term)."""
+    fmt = path.suffix.lstrip(".")
+    graphs: dict[str, set[object]] = {}
+    if engine == "pyoxigraph":
+        for quad in pyoxigraph.parse(path=path, format=OXIGRAPH_FORMATS[path.name]):
+            graphs.setdefault(_graph_key(quad.graph_name), set()).add(quad.triple)
+        return graphs
+    converter = ToOxigraph()
+    if fmt in ("nq", "trig"):
+        dataset = rdflib.Dataset()
+        dataset.parse(path, format={"nq": "nquads", "trig": "trig"}[fmt])
+        for s, p, o, g in dataset.quads((None, None, None, None)):
+            triple = pyoxigraph.Triple(converter.term(s), converter.term(p), converter.term(o))
+            graphs.setdefault(_graph_key(converter.graph_name(g)), set()).add(triple)
+        return graphs
+    graph = rdflib.Graph().parse(path, format={"ttl": "turtle", "nt": "nt"}.get(fmt, "json-ld"))
+    graphs[""] = {pyoxigraph.Triple(*(converter.term(t) for t in triple)) for triple in graph}
+    return graphs
+
+
+@pytest.mark.parametrize("engine", ["rdflib", "pyoxigraph"])
 @pytest.mark.parametrize("name", sorted(OXIGRAPH_FORMATS))
-def test_dump_parses_with_pyoxigraph(dist: tuple[Path, Manifest], name: str) -> None:
-    out, manifest = dist
-    quads = list(pyoxigraph.parse(path=str(out / name), format=OXIGRAPH_FORMATS[name]))
-    assert len(quads) == manifest.triples
+def test_every_dump_holds_exactly_the_built_dataset(
+    hard_build: HardBuild, name: str, engine: str
+) -> None:
+    """Term by term (lexical form, datatype, language tag), per named graph, with literals that
+    hold every line-boundary character, tabs, quotes, backslashes and non-BMP characters."""
+    expected: dict[str, set[object]] = {}
+    for quad in hard_build.kg.quads:
+        key = _graph_key(quad.graph_name) if name in ("tipkg.nq", "tipkg.trig") else ""
+        expected.setdefault(key, set()).add(quad.triple)
+    read = _read(hard_build.dist / name, engine)
+    assert sorted(read) == sorted(expected)
+    for graph, triples in expected.items():
+        assert read[graph] == triples, graph
 
 
-def test_dumps_agree_on_rdflib(dist: tuple[Path, Manifest]) -> None:
-    out, manifest = dist
-    turtle = rdflib.Graph().parse(out / "tipkg.ttl", format="turtle")
-    jsonld = rdflib.Graph().parse(out / "tipkg.jsonld", format="json-ld")
-    ntriples = rdflib.Graph().parse(out / "tipkg.nt", format="nt")
-    assert len(turtle) == manifest.triples
-    assert isomorphic(turtle, jsonld)
-    assert isomorphic(turtle, ntriples)
-    quads = rdflib.Dataset()
-    quads.parse(out / "tipkg.nq", format="nquads")
-    trig = rdflib.Dataset()
-    trig.parse(out / "tipkg.trig", format="trig")
-    for dataset in (quads, trig):
-        graphs = {str(g.identifier): len(g) for g in dataset.graphs() if len(g)}
-        assert graphs == {g["iri"]: g["triples"] for g in manifest.graphs}
+@pytest.mark.parametrize("engine", ["rdflib", "pyoxigraph"])
+@pytest.mark.parametrize("name", sorted(OXIGRAPH_FORMATS))
+def test_every_anchor_is_its_slice_of_the_text_in_the_same_dump(
+    hard_build: HardBuild, name: str, engine: str
+) -> None:
+    triples = set().union(*_read(hard_build.dist / name, engine).values())
+    values: dict[tuple[str, str], list[object]] = {}
+    for triple in triples:
+        values.setdefault((str(triple.subject), triple.predicate.value), []).append(triple.object)
+
+    def one(subject: object, predicate: object) -> object:
+        [value] = values[(str(subject), str(predicate))]
+        return value
+
+    anchors = [t for t in triples if t.predicate.value == str(NIF.anchorOf)]
+    assert len(anchors) > 20
+    hard_anchors = 0
+    for anchor in anchors:
+        node = anchor.subject
+        context = one(node, NIF.referenceContext)
+        text = one(context, NIF.isString).value
+        begin = int(one(node, NIF.beginIndex).value)
+        end = int(one(node, NIF.endIndex).value)
+        assert text[begin:end] == anchor.object.value, node
+        hard_anchors += any(char in anchor.object.value for char in LINE_BOUNDARIES)
+    assert hard_anchors >= 3
+    notes = {t.object.value for t in triples if t.predicate.value == str(SKOS.editorialNote)}
+    assert set(HARD_LITERALS) <= notes
+
+
+def test_the_server_loads_a_build_with_hard_literals(hard_build: HardBuild) -> None:
+    published = load_published(hard_build.dist, Settings.load(environ={}))
+    notes = {
+        quad.object.value
+        for quad in published.store.quads_for_pattern(
+            None, pyoxigraph.NamedNode(str(SKOS.editorialNote)), None
+        )
+    }
+    assert set(HARD_LITERALS) <= notes
 
 
 def test_jsonld_uses_the_published_context(dist: tuple[Path, Manifest]) -> None:
@@ -157,7 +284,7 @@ def test_a_failed_write_leaves_dist_as_it_was(
     def broken(*_: object) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(publish, "to_trig", broken)
+    monkeypatch.setattr(publish.rdf_writers, "trig", broken)
     with pytest.raises(RuntimeError):
         publish.write(kg, project, out)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

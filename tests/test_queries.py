@@ -32,11 +32,10 @@ from tipkg.query import (
     resolve,
     run_oxigraph,
     run_rdflib,
-    shorten,
-    to_oxigraph,
 )
 from tipkg.settings import Settings
-from tipkg.vocab import SCHEMA, Iris
+from tipkg.terms import to_oxigraph
+from tipkg.vocab import SCHEMA, Iris, prefixed_name
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUERY_NAMES = sorted(path.stem for path in (PROJECT_ROOT / "queries").glob("*.rq"))
@@ -554,7 +553,7 @@ def compact(term: Node | None) -> object:
     if term is None:
         return None
     if isinstance(term, URIRef):
-        return shorten(str(term), PREFIXES)
+        return prefixed_name(str(term), PREFIXES)
     assert isinstance(term, Literal), f"unexpected blank node {term!r}"
     if term.language:
         return f"{term}@{term.language}"
@@ -564,7 +563,7 @@ def compact(term: Node | None) -> object:
         return int(term)
     if term.datatype == namespace.XSD.boolean:
         return term.toPython()
-    return f"{term}^^{shorten(str(term.datatype), PREFIXES)}"
+    return f"{term}^^{prefixed_name(str(term.datatype), PREFIXES)}"
 
 
 def compact_answer(result: QueryResult) -> object:

@@ -1,15 +1,24 @@
 """The validate stage: the real data conforms, and every constraint is shown failing by a fixture.
 
 Each file in ``tests/fixtures/invalid/`` is dropped into a copy of the real project's report folder
-(so it lands in the document graph beside the real facts) and must yield exactly the messages its
-``# expect:`` lines name: the one it is about, and any a materialisation rule carries over.
+(so it lands in the document graph beside the real facts). A fixture opening with ``# expect:``
+lines must yield exactly those shape messages (the one it is about, and any a materialisation rule
+carries over); one opening with ``# expect-error: LINE: MESSAGE`` must stop the build with that
+one input error at that line of the fixture. Every fixture also goes through the real ``tipkg``
+command in a subprocess: exit status 1 or 2, one line on stderr naming the fixture's file, and
+never a traceback.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,24 +29,42 @@ from tipkg.errors import InputError, ValidationFailed
 from tipkg.graph import assemble, parse_turtle
 from tipkg.project import load_project
 from tipkg.settings import Settings
-from tipkg.validate import Report, check, raise_for
+from tipkg.validate import Finding, Report, check, raise_for
 
-from support import PROJECT_ROOT, copy_project, report_dir
+from support import PROJECT_ROOT, REPORT_SLUG, copy_project, report_dir
 
 BASE = "https://w3id.org/tipkg/"
+TIPKG = str(Path(sys.executable).parent / "tipkg")
 INVALID_DIR = Path(__file__).parent / "fixtures" / "invalid"
 INVALID_FIXTURES = sorted(INVALID_DIR.glob("*.ttl"))
 EXPECT = "# expect: "
+EXPECT_ERROR = "# expect-error: "
 
 
-def expected_messages(fixture: Path) -> set[str]:
-    """The messages named by the ``# expect:`` lines that open a fixture."""
-    messages = set()
+@dataclass(frozen=True)
+class Expectation:
+    """What a fixture must produce: shape messages (exit 1) or one input error (exit 2)."""
+
+    messages: frozenset[str]
+    error_line: int | None = None
+    error: str | None = None
+
+
+def expectation(fixture: Path) -> Expectation:
+    messages: set[str] = set()
     for line in fixture.read_text(encoding="utf-8").splitlines():
+        if line.startswith(EXPECT_ERROR):
+            number, _, message = line[len(EXPECT_ERROR) :].partition(": ")
+            return Expectation(frozenset(), int(number), message.strip())
         if not line.startswith(EXPECT):
             break
         messages.add(line[len(EXPECT) :].strip())
-    return messages
+    return Expectation(frozenset(messages))
+
+
+def expected_messages(fixture: Path) -> set[str]:
+    """The shape messages named by the ``# expect:`` lines that open a fixture."""
+    return set(expectation(fixture).messages)
 
 
 def validate_project(root: Path, base: str = BASE) -> Report:
@@ -81,15 +108,59 @@ def test_shapes_follow_another_base_iri(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fixture", INVALID_FIXTURES, ids=[f.stem for f in INVALID_FIXTURES])
-def test_invalid_fixture_yields_exactly_the_messages_it_expects(
-    fixture: Path, tmp_path: Path
-) -> None:
-    expected = expected_messages(fixture)
-    assert fixture.read_text(encoding="utf-8").startswith(EXPECT), "first line must be '# expect:'"
+def test_invalid_fixture_yields_exactly_what_it_expects(fixture: Path, tmp_path: Path) -> None:
+    expected = expectation(fixture)
+    assert expected.messages or expected.error, (
+        "first line must be '# expect:' or '# expect-error:'"
+    )
+    if expected.error is not None:
+        with pytest.raises(InputError) as raised:
+            validate_with(fixture, tmp_path)
+        placed = report_dir(tmp_path / "project") / fixture.name
+        assert str(raised.value) == f"{placed}:{expected.error_line}: {expected.error}"
+        return
     report = validate_with(fixture, tmp_path)
     assert not report.conforms
     found = {finding.message for finding in report.results}
-    assert found == expected, report.format_text()
+    assert found == expected.messages, report.format_text()
+    # Every finding says where to edit, and the fixture's own statements are found in it.
+    assert all(finding.locations for finding in report.results), report.format_text()
+    assert any(fixture.name in " ".join(f.locations) for f in report.results), report.format_text()
+
+
+def test_every_invalid_fixture_gives_one_located_line_through_the_cli(tmp_path: Path) -> None:
+    """The real command in a subprocess for each fixture: exit 1 (shapes) or 2 (input), exactly
+    one line on stderr that names the fixture's file, and no traceback anywhere."""
+
+    def run(fixture: Path) -> str | None:
+        project = copy_project(tmp_path / fixture.stem)
+        shutil.copy(fixture, report_dir(project) / fixture.name)
+        result = subprocess.run(
+            [TIPKG, "build"], cwd=project, capture_output=True, text=True, timeout=120
+        )
+        expected = expectation(fixture)
+        lines = result.stderr.splitlines()
+        placed = f"data/reports/{REPORT_SLUG}/{fixture.name}"
+        problems = []
+        if result.returncode != (2 if expected.error else 1):
+            problems.append(f"exit {result.returncode}")
+        if "Traceback" in result.stderr + result.stdout:
+            problems.append("a traceback")
+        if len(lines) != 1 or not lines[0].startswith("tipkg: error: "):
+            problems.append(f"{len(lines)} lines on stderr")
+        elif expected.error and lines[0] != (
+            f"tipkg: error: {placed}:{expected.error_line}: {expected.error}"
+        ):
+            problems.append("another message")
+        elif not expected.error and placed not in lines[0]:
+            problems.append("no mention of the fixture's file")
+        if not problems:
+            return None
+        return f"{fixture.name}: {', '.join(problems)}: {result.stderr.strip()[:500]}"
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        failures = [failure for failure in pool.map(run, INVALID_FIXTURES) if failure]
+    assert failures == []
 
 
 def test_every_shape_message_is_produced_by_some_fixture() -> None:
@@ -120,16 +191,25 @@ def test_every_class_the_data_asserts_is_a_shape_target() -> None:
 
 
 @pytest.fixture(scope="module")
-def end_before_start(tmp_path_factory: pytest.TempPathFactory) -> Report:
+def end_before_start_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("end-before-start")
+
+
+@pytest.fixture(scope="module")
+def end_before_start(end_before_start_dir: Path) -> Report:
     fixture = INVALID_DIR / "meeting-end-before-start.ttl"
-    return validate_with(fixture, tmp_path_factory.mktemp("end-before-start"))
+    return validate_with(fixture, end_before_start_dir)
 
 
-def test_text_report_names_the_focus_by_label_and_path_by_prefixed_name(
-    end_before_start: Report,
+def test_text_report_names_the_file_and_line_the_focus_by_label_and_path_by_prefixed_name(
+    end_before_start: Report, end_before_start_dir: Path
 ) -> None:
+    """The line of the statement that is wrong (the end date, line 13 of the fixture) comes
+    first, as a compiler's message would give it."""
+    fixture = report_dir(end_before_start_dir / "project") / "meeting-end-before-start.ttl"
     assert end_before_start.format_text().splitlines() == [
-        f"Violation  Fixture meeting ({BASE}id/event/fixture-meeting)  schema:startDate: "
+        f"{fixture}:13: Violation  Fixture meeting ({BASE}id/event/fixture-meeting)  "
+        "schema:startDate: "
         "A meeting or event cannot end (schema:endDate) before it starts (schema:startDate)."
     ]
 
@@ -146,15 +226,27 @@ def test_finding_carries_value_severity_and_source_shape(end_before_start: Repor
 def test_json_report_round_trips(end_before_start: Report) -> None:
     document = json.loads(end_before_start.to_json())
     assert document["conforms"] is False
-    assert document["results"] == [dataclasses.asdict(end_before_start.results[0])]
+    read_back = [
+        Finding(**{**result, "locations": tuple(result["locations"])})
+        for result in document["results"]
+    ]
+    assert read_back == end_before_start.results
+    assert document["results"][0]["locations"][0].endswith("meeting-end-before-start.ttl:13")
 
 
-def test_focus_without_label_is_shown_by_iri_once(tmp_path: Path) -> None:
+def test_focus_without_label_is_shown_by_iri_once_with_every_file_that_gives_a_value(
+    tmp_path: Path,
+) -> None:
     report = validate_with(INVALID_DIR / "membership-with-two-members.ttl", tmp_path)
     focus = f"{BASE}id/membership/tipcom-haiti"
+    folder = report_dir(tmp_path / "project")
+    facts_line = 1 + (folder / "facts.ttl").read_text().splitlines().index(
+        "    org:member place:haiti ;"
+    )
     assert report.format_text() == (
-        f"Violation  {focus}  org:member: "
+        f"{folder}/facts.ttl:{facts_line}: Violation  {focus}  org:member: "
         "A membership has at most one member (org:member): a state, a territory or an organisation."
+        f" (also {folder}/membership-with-two-members.ttl:8)"
     )
 
 

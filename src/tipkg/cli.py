@@ -191,6 +191,7 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
       tipkg query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
     """
     from tipkg import query as queries
+    from tipkg.terms import to_oxigraph
 
     project = context.project()
     resolved = queries.resolve(spec, queries.load_queries(project.query_files))
@@ -199,7 +200,7 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
     if engine == "rdflib":
         result = queries.run_rdflib(kg.dataset, text, kg.iris.base)
     else:
-        result = queries.run_oxigraph(queries.to_oxigraph(kg.dataset), text, kg.iris.base)
+        result = queries.run_oxigraph(to_oxigraph(kg.dataset), text, kg.iris.base)
     click.echo(queries.format_result(result, fmt, kg.iris.prefixes()), nl=False)
 
 
@@ -227,12 +228,12 @@ def export(context: Context, fmt: str, output: Path | None) -> None:
     from tipkg.publish import serialise
 
     _, kg = _validated(context)
-    text = serialise(kg, fmt)
+    data = serialise(kg, fmt)
     if output is None:
-        click.echo(text, nl=False)
+        click.get_binary_stream("stdout").write(data)
     else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output} ({len(text.encode()):,} bytes)", err=True)
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 
 @main.command()

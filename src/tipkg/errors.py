@@ -19,8 +19,18 @@ class TipkgError(Exception):
     def __str__(self) -> str:
         if self.path is None:
             return self.message
-        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        where = display_path(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
         return f"{where}: {self.message}"
+
+
+def display_path(path: Path) -> str:
+    """A path as a user can type it: relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 class InputError(TipkgError):

@@ -20,14 +20,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.compare import to_canonical_graph
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
+from tipkg import rdf_writers
+from tipkg.dump_check import QUAD_FORMATS, check_dump
 from tipkg.errors import InputError
 from tipkg.graph import KnowledgeGraph, bound_graph
 from tipkg.project import Project
 from tipkg.query import load_queries
+from tipkg.terms import ToOxigraph
 from tipkg.vocab import SD, SPDX, Iris
 
 DUMP_NAME = "tipkg"
@@ -124,56 +127,6 @@ def link_targets(kg: KnowledgeGraph) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ serialisations
-
-
-def _sorted_lines(text: str) -> str:
-    lines = sorted({line for line in text.splitlines() if line.strip()})
-    return "\n".join(lines) + "\n"
-
-
-def _canonical(graph: Graph) -> Graph:
-    """Blank nodes relabelled by content, so their labels are the same in every build."""
-    if not any(isinstance(term, BNode) for triple in graph for term in triple):
-        return graph
-    canonical = Graph(identifier=graph.identifier)
-    canonical.namespace_manager = graph.namespace_manager
-    for triple in to_canonical_graph(graph):
-        canonical.add(triple)
-    return canonical
-
-
-def to_ntriples(union: Graph) -> str:
-    return _sorted_lines(_canonical(union).serialize(format="nt"))
-
-
-def to_nquads(dataset: Dataset) -> str:
-    lines: list[str] = []
-    for graph in named_graphs(dataset):
-        name = graph.identifier.n3()
-        for line in _canonical(graph).serialize(format="nt").splitlines():
-            if line.strip():
-                lines.append(f"{line[:-1].rstrip()} {name} .")
-    return "\n".join(sorted(set(lines))) + "\n"
-
-
-def to_turtle(graph: Graph) -> str:
-    return _canonical(graph).serialize(format="turtle")
-
-
-def to_trig(dataset: Dataset, iris: Iris) -> str:
-    """TriG with one block per named graph, graphs in IRI order (rdflib's own order varies)."""
-    prefix_lines: set[str] = set()
-    blocks = []
-    for graph in named_graphs(dataset):
-        body = bound_graph(iris)
-        body += graph
-        lines = to_turtle(body).splitlines()
-        prefix_lines.update(line for line in lines if line.startswith("@prefix"))
-        statements = "\n".join(
-            "    " + line if line else "" for line in lines if not line.startswith("@prefix")
-        ).strip("\n")
-        blocks.append(f"{graph.identifier.n3()} {{\n{statements}\n}}\n")
-    return "\n".join(sorted(prefix_lines)) + "\n\n" + "\n".join(blocks)
 
 
 def jsonld_context(union: Graph, iris: Iris) -> dict[str, Any]:
@@ -322,20 +275,21 @@ def describe_dataset(
 # ------------------------------------------------------------------ the write
 
 
-def serialise(kg: KnowledgeGraph, fmt: str, context: dict[str, Any] | None = None) -> str:
-    """One dump as text: ``ttl``, ``jsonld`` and ``nt`` hold the union of the named graphs,
-    ``nq`` and ``trig`` keep each graph. JSON-LD is compacted with ``context`` (by default the
-    one :func:`jsonld_context` derives)."""
+def serialise(kg: KnowledgeGraph, fmt: str, context: dict[str, Any] | None = None) -> bytes:
+    """One dump: ``ttl``, ``jsonld`` and ``nt`` hold the RDF merge of the named graphs, ``nq``
+    and ``trig`` keep each graph. JSON-LD is compacted with ``context`` (by default the one
+    :func:`jsonld_context` derives); the other formats come from pyoxigraph's serialisers."""
+    prefixes = {name: str(namespace) for name, namespace in kg.iris.prefixes().items()}
     if fmt == "nq":
-        return to_nquads(kg.dataset)
+        return rdf_writers.nquads(kg.quads)
     if fmt == "trig":
-        return to_trig(kg.dataset, kg.iris)
+        return rdf_writers.trig(kg.quads, prefixes)
     if fmt == "ttl":
-        return to_turtle(kg.union)
+        return rdf_writers.turtle(kg.union_triples, prefixes)
     if fmt == "nt":
-        return to_ntriples(kg.union)
+        return rdf_writers.ntriples(kg.union_triples)
     if fmt == "jsonld":
-        return to_jsonld(kg.union, context or jsonld_context(kg.union, kg.iris))
+        return to_jsonld(kg.union, context or jsonld_context(kg.union, kg.iris)).encode("utf-8")
     raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(DUMP_FORMATS)}")
 
 
@@ -371,20 +325,29 @@ def write(kg: KnowledgeGraph, project: Project, out_dir: Path) -> Manifest:
 
 def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest:
     iris = kg.iris
+    prefixes = {name: str(namespace) for name, namespace in iris.prefixes().items()}
     context = jsonld_context(kg.union, iris)
-    ontology = bound_graph(iris)
-    ontology += kg.dataset.graph(iris.graph("ontology"))
-    contents: dict[str, tuple[str, int | None]] = {
-        f"{DUMP_NAME}.{fmt}": (serialise(kg, fmt, context), len(kg.dataset)) for fmt in DUMP_FORMATS
-    }
-    contents["context.jsonld"] = (json.dumps(context, indent=2, ensure_ascii=False) + "\n", None)
-    contents["ontology.ttl"] = (to_turtle(ontology), len(ontology))
+    ontology_graph = ox.NamedNode(iris.graph("ontology"))
+    ontology = [quad.triple for quad in kg.quads if quad.graph_name == ontology_graph]
     files: list[PublishedFile] = []
-    for name, (text, triples) in contents.items():
-        data = text.encode("utf-8")
-        files.append(_save(staging / name, data, _media_type(name), triples))
-        if name.startswith(DUMP_NAME + "."):
-            files.append(_save(staging / f"{name}.gz", _gzip(data), "application/gzip", triples))
+    for fmt in DUMP_FORMATS:
+        path = staging / f"{DUMP_NAME}.{fmt}"
+        data = serialise(kg, fmt, context)
+        files.append(_save(path, data, _media_type(path.name), len(kg.dataset)))
+        check_dump(path, fmt, kg.quads if fmt in QUAD_FORMATS else kg.union_triples)
+        files.append(
+            _save(
+                path.with_name(f"{path.name}.gz"), _gzip(data), "application/gzip", len(kg.dataset)
+            )
+        )
+    context_text = json.dumps(context, indent=2, ensure_ascii=False) + "\n"
+    files.append(
+        _save(
+            staging / "context.jsonld", context_text.encode(), _media_type("context.jsonld"), None
+        )
+    )
+    ontology_bytes = rdf_writers.turtle(ontology, prefixes)
+    files.append(_save(staging / "ontology.ttl", ontology_bytes, "text/turtle", len(ontology)))
     (staging / "queries").mkdir()
     queries = []
     for query_file in load_queries(project.query_files):
@@ -400,8 +363,10 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
     modified = build_date(kg)
     targets = link_targets(kg)
     stats = statistics(kg, targets)
-    void = describe_dataset(kg, stats, files, modified)
-    files.append(_save(staging / "void.ttl", to_turtle(void).encode(), "text/turtle", len(void)))
+    void = sorted_triples(describe_dataset(kg, stats, files, modified))
+    void_bytes = rdf_writers.turtle(void, prefixes)
+    files.append(_save(staging / "void.ttl", void_bytes, "text/turtle", len(void)))
+    check_dump(staging / "void.ttl", "ttl", void)
     sums = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
     (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
     manifest = Manifest(
@@ -431,6 +396,14 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
     )
     (staging / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest
+
+
+def sorted_triples(graph: Graph) -> list[ox.Triple]:
+    """An rdflib graph's triples as pyoxigraph terms in a fixed order (it holds no blank nodes:
+    the dataset description is generated, and every node in it has an IRI)."""
+    converter = ToOxigraph()
+    triples = {ox.Triple(*(converter.term(term) for term in triple)) for triple in graph}
+    return sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
 
 
 def _graph_kind(graph_iri: str, iris: Iris) -> str:

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
 from tipkg.errors import InputError
 from tipkg.project import read_text
+from tipkg.terms import from_oxigraph
+from tipkg.vocab import prefixed_name
 
 FORMATS = ("table", "csv", "json", "ttl")
 INTEGER_DATATYPES = frozenset(
@@ -167,22 +168,6 @@ def run_rdflib(
     return QueryResult("graph", triples=triples)
 
 
-def to_oxigraph(dataset: Dataset) -> ox.Store:
-    """Copy every quad of ``dataset`` into a new in-memory Oxigraph store, keeping graph names."""
-    store = ox.Store()
-    converter = _ToOxigraph()
-    store.extend(
-        ox.Quad(
-            converter.term(subject),
-            converter.term(predicate),
-            converter.term(obj),
-            converter.graph_name(graph_name),
-        )
-        for subject, predicate, obj, graph_name in dataset.quads((None, None, None, None))
-    )
-    return store
-
-
 def run_oxigraph(
     store: ox.Store, text: str, base: str | None, prefixes: Mapping[str, str] | None = None
 ) -> QueryResult:
@@ -199,7 +184,7 @@ def run_oxigraph(
     if isinstance(answer, ox.QuerySolutions):
         variables = tuple(variable.value for variable in answer.variables)
         rows = [
-            tuple(_from_oxigraph(solution[index]) for index in range(len(variables)))
+            tuple(from_oxigraph(solution[index]) for index in range(len(variables)))
             for solution in answer
         ]
         return QueryResult("select", variables=variables, rows=rows)
@@ -209,69 +194,12 @@ def run_oxigraph(
     for triple in answer:
         triples.add(
             (
-                _from_oxigraph(triple.subject),
-                _from_oxigraph(triple.predicate),
-                _from_oxigraph(triple.object),
+                from_oxigraph(triple.subject),
+                from_oxigraph(triple.predicate),
+                from_oxigraph(triple.object),
             )
         )
     return QueryResult("graph", triples=triples)
-
-
-class _ToOxigraph:
-    """Converts rdflib terms to Oxigraph terms, giving each blank node one stable Oxigraph id."""
-
-    def __init__(self) -> None:
-        self.blank_nodes: dict[BNode, ox.BlankNode] = {}
-
-    def term(self, term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-        if isinstance(term, URIRef):
-            return self.iri(term)
-        if isinstance(term, BNode):
-            return self.blank_node(term)
-        if isinstance(term, Literal):
-            if term.language:
-                return ox.Literal(str(term), language=term.language)
-            if term.datatype is None:
-                return ox.Literal(str(term))
-            return ox.Literal(str(term), datatype=self.iri(term.datatype))
-        raise InputError(f"cannot copy {term!r} to Oxigraph: not an IRI, blank node or literal")
-
-    def graph_name(self, name: Node | None) -> ox.NamedNode | ox.BlankNode | ox.DefaultGraph:
-        if name is None or name == DATASET_DEFAULT_GRAPH_ID:
-            return ox.DefaultGraph()
-        if isinstance(name, BNode):
-            return self.blank_node(name)
-        return self.iri(URIRef(name))
-
-    def iri(self, iri: URIRef) -> ox.NamedNode:
-        try:
-            return ox.NamedNode(str(iri))
-        except ValueError:
-            raise InputError(f"cannot copy <{iri}> to Oxigraph: not a valid IRI") from None
-
-    def blank_node(self, node: BNode) -> ox.BlankNode:
-        if node not in self.blank_nodes:
-            try:
-                self.blank_nodes[node] = ox.BlankNode(str(node))
-            except ValueError:  # rdflib allows ids Oxigraph's syntax does not; any fresh id will do
-                self.blank_nodes[node] = ox.BlankNode()
-        return self.blank_nodes[node]
-
-
-def _from_oxigraph(term: object) -> Term:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise InputError("query results hold quoted triples (RDF-star), which tipkg does not support")
 
 
 def _normalise(term: Term) -> Term:
@@ -323,21 +251,11 @@ def format_result(result: QueryResult, fmt: str, prefixes: Mapping[str, str]) ->
     raise InputError(f"unknown output format '{fmt}': choose one of {', '.join(FORMATS)}")
 
 
-def shorten(iri: str, prefixes: Mapping[str, str]) -> str:
-    """``prefix:local`` by the longest matching namespace, else ``<iri>``."""
-    best = max(
-        ((prefix, str(ns)) for prefix, ns in prefixes.items() if iri.startswith(str(ns))),
-        key=lambda item: len(item[1]),
-        default=None,
-    )
-    return f"{best[0]}:{iri[len(best[1]) :]}" if best else f"<{iri}>"
-
-
 def _cell(term: Term, prefixes: Mapping[str, str]) -> str:
     if term is None:
         return ""
     if isinstance(term, URIRef):
-        return shorten(str(term), prefixes)
+        return prefixed_name(str(term), prefixes)
     if isinstance(term, BNode):
         return f"_:{term}"
     return str(term).replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")

@@ -15,6 +15,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
 from tipkg.errors import InputError
+from tipkg.locate import Location, read_turtle_text
 from tipkg.project import ReportFolder
 from tipkg.vocab import NIF, SPDX, Iris
 
@@ -136,12 +137,12 @@ def anchor_citations(
         if iri.startswith(sentence_prefix):
             number = iri[len(sentence_prefix) :]
             if not number.isdigit() or not 1 <= int(number) <= len(source.sentences):
-                path, line = _locate(turtle_files, f"/sentence/{number}", f"s:{number}")
+                where = _locate(turtle_files, iris, term)
                 raise InputError(
                     f"cites sentence {number} of '{source.slug}', which has sentences 1 to "
                     f"{len(source.sentences)}",
-                    path,
-                    line,
+                    where.path,
+                    where.line,
                 )
         elif iri.startswith(document + "#"):
             completed += _anchor_phrase(source, facts, term, iris, turtle_files)
@@ -152,7 +153,8 @@ def _anchor_phrase(
     source: SourceText, facts: Graph, phrase: URIRef, iris: Iris, turtle_files: tuple[Path, ...]
 ) -> Graph:
     fragment = str(phrase)[len(str(iris.document(source.slug))) :]
-    path, line = _locate(turtle_files, fragment)
+    where = _locate(turtle_files, iris, phrase)
+    path, line = where.path, where.line
     match = _PHRASE_FRAGMENT.search(fragment)
     if match is None:
         raise InputError(f"phrase IRI must end in '#char=BEGIN,END', got '{fragment}'", path, line)
@@ -182,10 +184,11 @@ def _anchor_phrase(
     return graph
 
 
-def _locate(turtle_files: tuple[Path, ...], *needles: str) -> tuple[Path | None, int | None]:
-    """The first file and line where any of ``needles`` occurs, for error messages."""
+def _locate(turtle_files: tuple[Path, ...], iris: Iris, term: URIRef) -> Location:
+    """The first file and line that write ``term``, for error messages."""
     for path in turtle_files:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if any(re.search(re.escape(needle) + r"(?![\w-])", line) for needle in needles):
-                return path, number
-    return (turtle_files[0] if turtle_files else None), None
+        text = read_turtle_text(path, iris.base)
+        line = text.line_of(text.spellings(str(term), iris.base))
+        if line is not None:
+            return Location(path, line)
+    return Location(turtle_files[0] if turtle_files else Path(), None)

@@ -26,6 +26,7 @@ from rdflib.term import Node
 
 from tipkg.errors import ValidationFailed
 from tipkg.graph import KnowledgeGraph, parse_turtle
+from tipkg.locate import Location, locate_statement
 from tipkg.vocab import SCHEMA
 
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
@@ -45,6 +46,9 @@ class Finding:
     message: str
     severity: str
     source_shape: str
+    # Where the offending statements were written ("data/reports/x/facts.ttl:57"), first the
+    # likeliest place to edit; empty when nothing in the project's files wrote them.
+    locations: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[int, str, str, str, str, str]:
         return (
@@ -61,7 +65,11 @@ class Finding:
         if self.focus_label != self.focus:
             focus += f" ({self.focus})"
         path = f"{self.path}: " if self.path else ""
-        return f"{self.severity}  {focus}  {path}{self.message}"
+        line = f"{self.severity}  {focus}  {path}{self.message}"
+        if not self.locations:
+            return line
+        also = f" (also {', '.join(self.locations[1:])})" if len(self.locations) > 1 else ""
+        return f"{self.locations[0]}: {line}{also}"
 
 
 @dataclass
@@ -101,7 +109,7 @@ def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
     conforms, results_graph, _text = run_shacl(
         union, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
     )
-    namer = _Namer(kg, shapes, union)
+    namer = _Namer(kg, shapes, union, _Locator(kg))
     findings = sorted(
         (
             namer.finding(result, results_graph)
@@ -159,9 +167,10 @@ def _prepare(query_text: str, namespaces: tuple[tuple[str, URIRef], ...]) -> Que
 class _Namer:
     """Renders result nodes as prefixed names and labels, using the project's prefixes."""
 
-    def __init__(self, kg: KnowledgeGraph, shapes: Graph, union: Graph) -> None:
+    def __init__(self, kg: KnowledgeGraph, shapes: Graph, union: Graph, locator: _Locator) -> None:
         self.shapes = shapes
         self.union = union
+        self.locator = locator
         self.names = Graph().namespace_manager
         for prefix, namespace in shapes.namespaces():
             self.names.bind(prefix, namespace, replace=True)
@@ -183,6 +192,7 @@ class _Namer:
             message=" / ".join(messages),
             severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
             source_shape=self._named_shape(shape),
+            locations=self.locator.locations(focus, path, value),
         )
 
     def label(self, node: Node | None) -> str:
@@ -237,6 +247,49 @@ class _Namer:
                 iter(self.shapes.subjects(SH.node, shape)), None
             )
         return self._prefixed(shape) if isinstance(shape, URIRef) else ""
+
+
+class _Locator:
+    """Finds the files and lines that wrote the statements a result is about."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.base = kg.iris.base
+        self.by_subject: dict[Node, list[tuple[Node, Node, Path]]] = {}
+        self.by_object: dict[Node, list[tuple[Node, Node, Path]]] = {}
+        for (subject, predicate, obj), path in kg.origins.items():
+            self.by_subject.setdefault(subject, []).append((predicate, obj, path))
+            self.by_object.setdefault(obj, []).append((subject, predicate, path))
+        self.sources = {
+            str(kg.iris.document(slug)): source.path for slug, source in kg.sources.items()
+        }
+
+    def locations(
+        self, focus: Node | None, path: Node | None, value: Node | None
+    ) -> tuple[str, ...]:
+        """One place per file, in file order: where ``focus path value`` was written; else every
+        statement giving ``focus`` a ``path`` value (a count is wrong); else where ``focus`` is
+        described, or named as a value; else, for generated text nodes, the report's text."""
+        if focus is None:
+            return ()
+        about = self.by_subject.get(focus, [])
+        on_path = [entry for entry in about if entry[0] == path]
+        exact = [entry for entry in on_path if value is not None and entry[1] == value]
+        found = [self._locate(focus, obj, file) for _p, obj, file in exact or on_path or about]
+        if not found:
+            found = [self._locate(s, focus, file) for s, _p, file in self.by_object.get(focus, [])]
+        if not found and isinstance(focus, URIRef):
+            document = str(focus).split("#", 1)[0].split("/sentence/", 1)[0]
+            if document in self.sources:
+                found.append(Location(self.sources[document]))
+        first_per_file: dict[Path, Location] = {}
+        for location in sorted(found, key=lambda loc: (str(loc.path), loc.line or 0)):
+            first_per_file.setdefault(location.path, location)
+        return tuple(str(location) for location in first_per_file.values())
+
+    def _locate(self, subject: Node, obj: Node, file: Path) -> Location:
+        if not isinstance(subject, URIRef):  # a blank node has no name to look for
+            return Location(file)
+        return locate_statement(file, self.base, str(subject), str(obj), isinstance(obj, URIRef))
 
 
 def _label_preference(label: Node) -> tuple[int, str]:

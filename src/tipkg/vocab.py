@@ -7,6 +7,7 @@ so the base is declared once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rdflib import Namespace, URIRef
@@ -61,6 +62,16 @@ COMMON_PREFIXES: dict[str, Namespace] = {
     "freq": FREQ,
     "vann": Namespace("http://purl.org/vocab/vann/"),
 }
+
+
+def prefixed_name(iri: str, prefixes: Mapping[str, str] = COMMON_PREFIXES) -> str:
+    """``prefix:local`` by the longest namespace ``iri`` starts with, else ``<iri>``."""
+    best = max(
+        ((prefix, str(ns)) for prefix, ns in prefixes.items() if iri.startswith(str(ns))),
+        key=lambda item: len(item[1]),
+        default=None,
+    )
+    return f"{best[0]}:{iri[len(best[1]) :]}" if best else f"<{iri}>"
 
 
 @dataclass(frozen=True)
