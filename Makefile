@@ -6,15 +6,20 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install assets build run serve test lint bench clean
+.PHONY: install assets system-packages build run serve test lint bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every Python package at the version constraints.txt pins.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet pip==26.3
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
+
+# chromium and npm from Debian's packages, when missing (see the script).
+system-packages:
+	@bash scripts/system-packages.sh
 
 # The query editor's assets come from the npm registry at the versions package-lock.json pins.
 assets: src/tipkg/static/vendor/yasgui.min.js
@@ -34,11 +39,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install assets lint
+test: install system-packages assets lint
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/tipkg build
 	$(BIN)/python bench/serve.py
 

@@ -220,7 +220,7 @@ def test_every_document_format_answers_200_with_validators(
     start = rdflib.Literal("2021-05-06", datatype=rdflib.XSD.date)
     assert (meeting, SCHEMA.startDate, start) in graph
     # incoming links are part of the description, Pubby style
-    statement = rdflib.URIRef(server.url + "id/statement/tipcom-2021-going-forward")
+    statement = rdflib.URIRef(server.url + "id/statement/may-2021-renewed-commitment")
     assert (statement, rdflib.URIRef(server.url + "ontology#statedAt"), meeting) in graph
 
 

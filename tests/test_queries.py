@@ -303,18 +303,11 @@ EXPECTED: dict[str, object] = {
                 None,
                 VICTIMS_AND_DUTY_OF_CARE,
             ),
+            # The committee's own undertaking: sentence 5 names no meeting.
             (
                 "statement:tipcom-2021-going-forward",
                 "tip:Commitment",
-                TIPCOM_MEETING,
-                "tiporg:tipcom",
                 None,
-                GOING_FORWARD,
-            ),
-            (
-                "statement:tipcom-2021-going-forward",
-                "tip:Outcome",
-                TIPCOM_MEETING,
                 "tiporg:tipcom",
                 None,
                 GOING_FORWARD,
@@ -430,8 +423,9 @@ EXPECTED: dict[str, object] = {
             ),
         ],
     ),
-    # Twelve notes: two on the TIPCOM meeting, two on the committee, two on its
-    # going-forward statement, one each on the rest.
+    # Nineteen notes: three on the committee; two each on the report, the TIPCOM meeting, the
+    # going-forward undertaking and the three statements of sentences 9 and 11 (each names no
+    # meeting); one each on the rest.
     "editorial-notes": (
         ("resource", "note"),
         [
@@ -439,6 +433,7 @@ EXPECTED: dict[str, object] = {
                 "concept:theme-challenges-in-times-of-pandemic",
                 Opening("Sentence 9 gives this as 'This year's theme' without naming the meeting"),
             ),
+            ("doc:saint-lucia-tip-meetings-2021", Opening("Sentence 1 writes 'high- level'")),
             (
                 "doc:saint-lucia-tip-meetings-2021",
                 Opening("The source file carries no title, author, publisher or date"),
@@ -449,11 +444,25 @@ EXPECTED: dict[str, object] = {
                 "membership:tipcom-antigua-and-bermuda",
                 Opening("No state or territory is called 'Antigua and Bermuda'."),
             ),
-            ("tiporg:tipcom", Opening("Sentence 6 calls the committee 'the new trafficking")),
+            ("tiporg:tipcom", Opening("Sentence 6 does not name 'the new trafficking")),
             ("tiporg:tipcom", Opening("Sentence 6 lists 'Antigua and Barbuda' and also")),
+            ("tiporg:tipcom", Opening("The agenda topics are the areas of mutual concern")),
             (
                 "participation:saint-lucia-at-tipcom-2021",
                 Opening("Sentence 4 does not name the meeting"),
+            ),
+            ("statement:may-2021-renewed-commitment", Opening("Sentence 1 writes 'high- level'")),
+            (
+                "statement:oas-2021-condemnation",
+                Opening("Sentence 11 does not name the meeting"),
+            ),
+            (
+                "statement:oas-2021-condemnation",
+                Opening("The report says 'the member states, including Saint Lucia'"),
+            ),
+            (
+                "statement:oas-2021-cooperation",
+                Opening("Sentence 11 does not name the meeting"),
             ),
             (
                 "statement:oas-2021-cooperation",
@@ -464,12 +473,16 @@ EXPECTED: dict[str, object] = {
                 Opening("Sentence 9 reads 'as well reaffirmation to state parties'"),
             ),
             (
-                "statement:tipcom-2021-going-forward",
-                Opening("The areas of concern are introduced with 'such as'"),
+                "statement:oas-2021-victims-and-duty-of-care",
+                Opening("Sentence 9 speaks of 'this year's theme' without naming the meeting"),
             ),
             (
                 "statement:tipcom-2021-going-forward",
-                Opening("The report does not say this undertaking was adopted"),
+                Opening("Sentence 5 does not say at which meeting, if any"),
+            ),
+            (
+                "statement:tipcom-2021-going-forward",
+                Opening("The areas of concern are introduced with 'such as'"),
             ),
         ],
     ),
@@ -508,7 +521,8 @@ EXPECTED: dict[str, object] = {
             ("tip:Committee", "committee@en", 1),
             ("tip:DependentTerritory", "dependent territory@en", 1),
             ("tip:IntergovernmentalOrganization", "intergovernmental organisation@en", 1),
-            ("tip:Outcome", "outcome@en", 1),
+            # Sentence 5's "shall endeavor" is an intention, not what a meeting decided.
+            ("tip:Outcome", "outcome@en", 0),
         ],
     ),
     # Sentence 1: both meetings and their renewed commitment came "despite the challenges

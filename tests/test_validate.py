@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph
 import pytest
 from rdflib import Graph
 from rdflib.namespace import RDF, SH
@@ -188,6 +189,57 @@ def test_every_class_the_data_asserts_is_a_shape_target() -> None:
     targeted = set(shapes.objects(None, SH.targetClass))
     assert len(asserted) > 15
     assert sorted(asserted - targeted) == []
+
+
+# What makes a property shape say something about the values, not only how many there are.
+VALUE_PARAMETERS = (SH.nodeKind, SH["class"], SH.datatype, SH["in"], SH.hasValue, SH["or"], SH.xone)
+
+
+def published_terms(dist: Path) -> tuple[dict[str, bool], set[str]]:
+    """Every predicate in the dumps and the dataset description (with whether some value of it
+    is language-tagged text), and every class."""
+    predicates: dict[str, bool] = {}
+    classes: set[str] = set()
+    quads = [
+        *pyoxigraph.parse(path=dist / "tipkg.nq", format=pyoxigraph.RdfFormat.N_QUADS),
+        *pyoxigraph.parse(path=dist / "void.ttl", format=pyoxigraph.RdfFormat.TURTLE),
+    ]
+    for quad in quads:
+        tagged = isinstance(quad.object, pyoxigraph.Literal) and quad.object.language is not None
+        predicates[quad.predicate.value] = predicates.get(quad.predicate.value, False) or tagged
+        if quad.predicate.value == str(RDF.type):
+            classes.add(quad.object.value)
+    return predicates, classes
+
+
+def test_every_predicate_and_class_the_build_publishes_is_covered_by_a_shape(
+    dist_dir: Path,
+) -> None:
+    """Each predicate in dist/ has a shape aimed at every subject that uses it
+    (sh:targetSubjectsOf) which constrains its values (node kind, class, datatype, allowed
+    values), with an @en rule where people read the values; each class is a shape's target."""
+    shapes = Graph()
+    for path in load_project(PROJECT_ROOT).shape_files:
+        parse_turtle(path, BASE, into=shapes)
+    value_shapes: dict[str, list[object]] = {}
+    for node_shape, predicate in shapes.subject_objects(SH.targetSubjectsOf):
+        for property_shape in shapes.objects(node_shape, SH.property):
+            if shapes.value(property_shape, SH.path) == predicate and any(
+                (property_shape, parameter, None) in shapes for parameter in VALUE_PARAMETERS
+            ):
+                value_shapes.setdefault(str(predicate), []).append(property_shape)
+    predicates, classes = published_terms(dist_dir)
+    assert len(predicates) > 100 and len(classes) > 40
+    assert sorted(set(predicates) - set(value_shapes)) == [], "predicates no shape constrains"
+    untagged_text = [
+        predicate
+        for predicate, tagged in predicates.items()
+        if tagged
+        and not any((shape, SH.languageIn, None) in shapes for shape in value_shapes[predicate])
+    ]
+    assert sorted(untagged_text) == [], "text people read with no @en rule"
+    targeted = {str(cls) for cls in shapes.objects(None, SH.targetClass)}
+    assert sorted(classes - targeted) == [], "classes no shape targets"
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from tipkg.graph import KnowledgeGraph, bound_graph
 from tipkg.project import Project
 from tipkg.query import load_queries
 from tipkg.terms import ToOxigraph
+from tipkg.validate import check_description, raise_for
 from tipkg.vocab import SD, SPDX, Iris
 
 DUMP_NAME = "tipkg"
@@ -244,7 +245,7 @@ def describe_dataset(
         checksum = URIRef(f"{iris.base}dataset/distribution/{published.name}/sha256")
         description.add((dataset, DCAT.distribution, distribution))
         description.add((distribution, RDF.type, DCAT.Distribution))
-        description.add((distribution, DCTERMS.title, Literal(published.name)))
+        description.add((distribution, DCTERMS.title, distribution_title(published.name)))
         description.add((distribution, DCAT.downloadURL, url))
         description.add((distribution, DCAT.accessURL, url))
         description.add(
@@ -291,6 +292,30 @@ def serialise(kg: KnowledgeGraph, fmt: str, context: dict[str, Any] | None = Non
     if fmt == "jsonld":
         return to_jsonld(kg.union, context or jsonld_context(kg.union, kg.iris)).encode("utf-8")
     raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(DUMP_FORMATS)}")
+
+
+FORMAT_NAMES = {
+    "ttl": "Turtle",
+    "jsonld": "JSON-LD",
+    "nt": "N-Triples",
+    "nq": "N-Quads, one named graph per source",
+    "trig": "TriG, one named graph per source",
+}
+
+
+def distribution_title(name: str) -> Literal:
+    """What a downloadable file holds, in words (DCAT wants a title people read)."""
+    suffix = name.removesuffix(".gz").partition(".")[2]
+    if name == "context.jsonld":
+        what = "The JSON-LD context of the JSON-LD dump"
+    elif name == "ontology.ttl":
+        what = "The tipkg ontology in Turtle"
+    elif name == "void.ttl":
+        what = "The dataset's VoID and DCAT description in Turtle"
+    else:
+        what = f"The whole dataset in {FORMAT_NAMES.get(suffix, suffix)}"
+    compressed = ", gzip-compressed" if name.endswith(".gz") else ""
+    return Literal(f"{what}{compressed} ({name})", lang="en")
 
 
 def build_date(kg: KnowledgeGraph) -> str:
@@ -363,7 +388,12 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
     modified = build_date(kg)
     targets = link_targets(kg)
     stats = statistics(kg, targets)
-    void = sorted_triples(describe_dataset(kg, stats, files, modified))
+    description = describe_dataset(kg, stats, files, modified)
+    raise_for(
+        check_description(kg, description, project.shape_files),
+        "the dataset description the build writes (void.ttl)",
+    )
+    void = sorted_triples(description)
     void_bytes = rdf_writers.turtle(void, prefixes)
     files.append(_save(staging / "void.ttl", void_bytes, "text/turtle", len(void)))
     check_dump(staging / "void.ttl", "ttl", void)

@@ -100,16 +100,31 @@ class Report:
 
 def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
     """Validate the union of ``kg``'s graphs; a malformed shape file raises ``InputError``."""
-    shapes = load_shapes(kg, shape_files)
     union = _PreparedQueryGraph()
-    for prefix, namespace in kg.iris.prefixes().items():
-        union.bind(prefix, namespace, replace=True)
     for subject, predicate, obj, _graph in kg.dataset.quads((None, None, None, None)):
         union.add((subject, predicate, obj))
+    return _validate(kg, union, shape_files)
+
+
+def check_description(
+    kg: KnowledgeGraph, description: Graph, shape_files: tuple[Path, ...]
+) -> Report:
+    """Validate the dataset description the publish stage generates (VoID, DCAT), together with
+    the ontology it names classes and agents from."""
+    data = _PreparedQueryGraph()
+    data += description
+    data += kg.dataset.graph(kg.iris.graph("ontology"))
+    return _validate(kg, data, shape_files)
+
+
+def _validate(kg: KnowledgeGraph, data: Graph, shape_files: tuple[Path, ...]) -> Report:
+    shapes = load_shapes(kg, shape_files)
+    for prefix, namespace in kg.iris.prefixes().items():
+        data.bind(prefix, namespace, replace=True)
     conforms, results_graph, _text = run_shacl(
-        union, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
+        data, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
     )
-    namer = _Namer(kg, shapes, union, _Locator(kg))
+    namer = _Namer(kg, shapes, data, _Locator(kg))
     findings = sorted(
         (
             namer.finding(result, results_graph)
@@ -120,10 +135,11 @@ def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
     return Report(conforms=bool(conforms), results=findings)
 
 
-def raise_for(report: Report) -> None:
-    """Turn a non-conforming report into ``ValidationFailed`` with a one-line summary."""
+def raise_for(report: Report, what: str = "") -> None:
+    """Turn a non-conforming report into ``ValidationFailed`` with a one-line summary
+    (``what`` names what was checked, when it is not the project's own files)."""
     if not report.conforms:
-        raise ValidationFailed(report.summary())
+        raise ValidationFailed(f"{what}: {report.summary()}" if what else report.summary())
 
 
 def load_shapes(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Graph:
