@@ -48,7 +48,7 @@ from tipkg.synth.world import (
 from tipkg.vocab import COMMON_PREFIXES, NIF, SCHEMA, Iris
 
 SHARE_PROBABILITY = 0.12  # a report re-describes a meeting another report described
-TWO_MEETINGS_PROBABILITY = 0.1
+TWO_MEETINGS_PROBABILITY = 0.08
 DOCUMENTS_PER_ACTIVE_SERIES = 12  # few series in a small corpus, so series really recur
 RECENT_MEETINGS = 400  # a report re-describes one of the latest meetings, as news does
 
@@ -342,7 +342,7 @@ class Generator:
             b.add(node, SKOS_.editorialNote, english(note))
         if rng.random() < 0.65:
             self.theme(b, m)
-        if rng.random() < 0.35:
+        if rng.random() < 0.3:
             self.represented(b, m, reporter)
         if rng.random() < 0.25:
             others = rng.sample([p for p in POLITIES if p != reporter], 2)
