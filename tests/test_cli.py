@@ -13,7 +13,7 @@ import pytest
 from support import REPORT_SLUG, copy_project, report_dir
 
 TIPKG = str(Path(sys.executable).parent / "tipkg")
-COMMANDS = ("build", "validate", "query", "export", "stats", "serve")
+COMMANDS = ("build", "validate", "query", "export", "stats", "synth", "serve")
 
 
 def tipkg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
