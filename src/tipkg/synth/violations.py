@@ -35,7 +35,7 @@ CONSTRAINTS = {
     "duplicate-membership": ("MembershipShape", None, "select"),
     "theme-label": ("ThemeShape", None, "select"),
     "missing-provenance": ("ProvenanceShape", "prov:wasDerivedFrom", "minCount"),
-    "ill-typed-ordinal": ("MeetingShape", "tip:ordinal", "datatype"),
+    "ill-typed-ordinal": ("OrdinalShape", "tip:ordinal", "datatype"),
     "wrong-language-tag": ("TextLanguageShape", "schema:description", "languageIn"),
 }
 SH = str(COMMON_PREFIXES["sh"])
