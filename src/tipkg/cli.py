@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,30 @@ if TYPE_CHECKING:
     from tipkg.graph import KnowledgeGraph
     from tipkg.project import Project
 
-EXPORT_FORMATS = ("ttl", "jsonld", "nt", "nq", "trig")
+
+class LazyChoice(click.Choice):
+    """A choice among names a stage declares, read when first needed: the stages import the
+    RDF stack, which ``tipkg --help`` must not load just to list them."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self.case_sensitive = True
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self._load())
+
+
+def _dump_names() -> Iterable[str]:
+    from tipkg.publish import DUMP_FORMATS
+
+    return DUMP_FORMATS
+
+
+def _query_output_names() -> Iterable[str]:
+    from tipkg.query import FORMATS
+
+    return FORMATS
 
 
 class Context:
@@ -164,11 +187,7 @@ def validate(context: Context, fmt: str) -> None:
 @main.command()
 @click.argument("spec")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json", "ttl"]),
-    default="table",
-    show_default=True,
+    "--format", "fmt", type=LazyChoice(_query_output_names), default="table", show_default=True
 )
 @click.option(
     "--engine",
@@ -204,9 +223,7 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
 
 
 @main.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="ttl", show_default=True
-)
+@click.option("--format", "fmt", type=LazyChoice(_dump_names), default="ttl", show_default=True)
 @click.option(
     "--output",
     "-o",

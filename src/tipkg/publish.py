@@ -25,19 +25,16 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
 from tipkg.errors import InputError
+from tipkg.formats import JSON_LD, N_QUADS, N_TRIPLES, TRIG, TURTLE, Format
 from tipkg.graph import KnowledgeGraph, bound_graph
 from tipkg.project import Project
 from tipkg.query import load_queries
 from tipkg.vocab import SD, SPDX, Iris
 
 DUMP_NAME = "tipkg"
-# name suffix → (media type, serialisation kind); the order is the order of the download list.
-DUMP_FORMATS: dict[str, str] = {
-    "ttl": "text/turtle",
-    "jsonld": "application/ld+json",
-    "nt": "application/n-triples",
-    "nq": "application/n-quads",
-    "trig": "application/trig",
+# The dumps by name (also their suffix), in the order of the download list.
+DUMP_FORMATS: dict[str, Format] = {
+    fmt.name: fmt for fmt in (TURTLE, JSON_LD, N_TRIPLES, N_QUADS, TRIG)
 }
 LINK_PREDICATES = (OWL.sameAs, SKOS.exactMatch, SKOS.closeMatch)
 
@@ -439,8 +436,8 @@ def _graph_kind(graph_iri: str, iris: Iris) -> str:
 
 def _media_type(name: str) -> str:
     if name == "context.jsonld":
-        return "application/ld+json"
-    return DUMP_FORMATS[name.rsplit(".", 1)[-1]]
+        return JSON_LD.media_type
+    return DUMP_FORMATS[name.rsplit(".", 1)[-1]].media_type
 
 
 def _gzip(data: bytes) -> bytes:

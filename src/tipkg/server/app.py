@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tipkg.server.negotiation import GRAPH_FORMATS, HTML
+from tipkg.formats import GRAPH_FORMATS, HTML, serialize_triples
 from tipkg.server.pages import page_routes
 from tipkg.server.published import (
     PublishedHolder,
@@ -41,7 +41,6 @@ from tipkg.server.sparql import (
     negotiate,
     not_acceptable,
     plain_response,
-    serialize_triples,
     sparql_routes,
 )
 from tipkg.settings import Settings
@@ -164,7 +163,7 @@ async def well_known_void(request: Request) -> Response:
     if body is None:
         void_graph = ox.NamedNode(published.iris.graph("void"))
         quads = published.store.quads_for_pattern(None, None, None, void_graph)
-        body = serialize_triples([quad.triple for quad in quads], fmt.name, published)
+        body = serialize_triples([quad.triple for quad in quads], fmt, published.prefixes)
         cache.put(key, body, len(body))
     return Response(body, 200, published.cache_headers(variant), media_type=fmt.content_type)
 

@@ -27,29 +27,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tipkg.server.negotiation import GRAPH_OX_FORMATS, HTML, AcceptError, Format, choose_format
+from tipkg.formats import DOCUMENT_FORMATS, HTML, Format, format_named, serialize_triples
+from tipkg.server.negotiation import AcceptError, choose_format
 from tipkg.server.published import Published, current_published
 
-DOCUMENT_FORMATS: tuple[Format, ...] = (
-    HTML,
-    Format("ttl", "text/turtle", ("application/x-turtle",)),
-    Format("jsonld", "application/ld+json", ("application/json",)),
-    Format("nt", "application/n-triples", ("text/plain",)),
-    Format("rdf", "application/rdf+xml", ("application/xml", "text/xml")),
-)
-FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.name: fmt for fmt in DOCUMENT_FORMATS}
-# ?format= accepts the suffix, the media type, or these other common names.
-FORMAT_SYNONYMS: dict[str, str] = {
-    "turtle": "ttl",
-    "json-ld": "jsonld",
-    "json": "jsonld",
-    "ntriples": "nt",
-    "n-triples": "nt",
-    "rdfxml": "rdf",
-    "xml": "rdf",
-}
-# Document suffixes whose ?format= name differs.
-SUFFIX_TO_FORMAT_NAME = {"rdf": "rdfxml"}
+FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.suffix: fmt for fmt in DOCUMENT_FORMATS}
 # How deep nested blank nodes are folded into a description (guards against pathological chains).
 MAX_BLANK_DEPTH = 8
 # The most incoming links a description carries; a hub resource can have very many.
@@ -201,16 +183,6 @@ def _triple_key(triple: ox.Triple) -> tuple[str, str, str]:
     return (str(triple.subject), str(triple.predicate), str(triple.object))
 
 
-# ------------------------------------------------------------------ serialising
-
-
-def serialise(published: Published, description: Description, fmt: Format) -> bytes:
-    """The description in one of the RDF formats."""
-    triples = description.triples()
-    ox_format = GRAPH_OX_FORMATS[SUFFIX_TO_FORMAT_NAME.get(fmt.name, fmt.name)]
-    return ox.serialize(triples, format=ox_format, prefixes=published.used_prefixes(triples))
-
-
 # ------------------------------------------------------------------ URLs and negotiation
 
 
@@ -239,11 +211,7 @@ def format_override(request: Request) -> tuple[bool, Format | None]:
     wanted = request.query_params.get("format")
     if wanted is None:
         return False, None
-    name = wanted.strip().lower()
-    name = FORMAT_SYNONYMS.get(name, name)
-    if name in FORMATS_BY_SUFFIX:
-        return True, FORMATS_BY_SUFFIX[name]
-    return True, choose_format(DOCUMENT_FORMATS, None, name)
+    return True, format_named(wanted, DOCUMENT_FORMATS)
 
 
 def document_path(published: Published, iri: str, fmt: Format) -> str:
@@ -252,7 +220,7 @@ def document_path(published: Published, iri: str, fmt: Format) -> str:
     path = published.path_for_iri(resource)
     if path is None:
         raise ValueError(f"{iri} is not under the base {published.base_iri}")
-    return f"{path}.{fmt.name}" + (f"#{fragment}" if fragment else "")
+    return f"{path}.{fmt.suffix}" + (f"#{fragment}" if fragment else "")
 
 
 def alternates(published: Published, iri: str) -> list[tuple[Format, str]]:
@@ -261,7 +229,7 @@ def alternates(published: Published, iri: str) -> list[tuple[Format, str]]:
 
 
 def available_formats_text() -> str:
-    return ", ".join(f"{fmt.media_type} (.{fmt.name})" for fmt in DOCUMENT_FORMATS)
+    return ", ".join(f"{fmt.media_type} (.{fmt.suffix})" for fmt in DOCUMENT_FORMATS)
 
 
 # ------------------------------------------------------------------ the route
@@ -335,6 +303,7 @@ def _document(
     if fmt is HTML:
         response = render_html(request, published, description)
     else:
-        response = Response(serialise(published, description, fmt), media_type=fmt.content_type)
+        body = serialize_triples(description.triples(), fmt, published.prefixes)
+        response = Response(body, media_type=fmt.content_type)
     response.headers.update(headers)
     return response

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pyoxigraph as ox
+from tipkg.formats import Format, format_named
 
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 MEDIA_RANGE = re.compile(rf"^\s*({TOKEN})/({TOKEN})\s*((?:;.*)?)$")
@@ -96,87 +96,31 @@ def best_match(offered: Sequence[str], accept: str | None) -> str | None:
     return best
 
 
-@dataclass(frozen=True)
-class Format:
-    """A serialisation we offer: its ``?format=`` name, media type and accepted aliases."""
-
-    name: str
-    media_type: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def content_type(self) -> str:
-        """The ``Content-Type`` to send: textual types say they are UTF-8."""
-        if self.media_type.startswith("text/"):
-            return f"{self.media_type}; charset=utf-8"
-        return self.media_type
-
-
-# Pages for browsers, offered beside the RDF formats wherever a person may be asking.
-HTML = Format("html", "text/html", ("application/xhtml+xml",))
-# SELECT and ASK results, in order of preference (the first is the default).
-RESULTS_FORMATS: tuple[Format, ...] = (
-    Format("json", "application/sparql-results+json", ("application/json",)),
-    Format("xml", "application/sparql-results+xml", ("application/xml", "text/xml")),
-    Format("csv", "text/csv"),
-    Format("tsv", "text/tab-separated-values"),
-)
-# CONSTRUCT and DESCRIBE results, and any graph we serve (the first is the default).
-GRAPH_FORMATS: tuple[Format, ...] = (
-    Format("ttl", "text/turtle", ("application/x-turtle",)),
-    Format("nt", "application/n-triples", ("text/plain",)),
-    Format("jsonld", "application/ld+json", ("application/json",)),
-    Format("rdfxml", "application/rdf+xml", ("application/xml", "text/xml")),
-    Format("nq", "application/n-quads"),
-)
-FORMATS_BY_NAME: dict[str, Format] = {f.name: f for f in RESULTS_FORMATS + GRAPH_FORMATS}
-
-RESULTS_OX_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-GRAPH_OX_FORMATS: dict[str, ox.RdfFormat] = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "nq": ox.RdfFormat.N_QUADS,
-}
-
-
 @lru_cache(maxsize=512)
 def choose_format(
     formats: tuple[Format, ...], accept: str | None, override: str | None
 ) -> Format | None:
     """The format to answer in: ``override`` (a ``?format=`` name or media type) wins over Accept.
 
-    ``None`` means nothing fits (406). Aliases only count where the client asked for them, so
+    ``None`` means nothing fits (406). Other media types only count where the client asked for
+    them, so
     ``Accept: application/json`` gets SPARQL JSON for SELECT and JSON-LD for CONSTRUCT.
     Cached like :func:`parse_accept`; ``formats`` is a tuple so it can be a cache key.
     """
     if override is not None:
-        wanted = override.strip().lower()
-        return next((f for f in formats if wanted in (f.name, f.media_type, *f.aliases)), None)
+        return format_named(override, formats)
     offered: list[str] = []
     owner: dict[str, Format] = {}
     for fmt in formats:
         offered.append(fmt.media_type)
         owner[fmt.media_type] = fmt
     for fmt in formats:
-        for alias in fmt.aliases:
+        for alias in fmt.media_types:
             if alias not in owner:
                 offered.append(alias)
                 owner[alias] = fmt
     chosen = best_match(offered, accept)
     return owner[chosen] if chosen is not None else None
-
-
-def known_format(override: str) -> bool:
-    """Whether a ``?format=`` value names any format we know (else it is a 400, not a 406)."""
-    wanted = override.strip().lower()
-    return any(wanted in (f.name, f.media_type, *f.aliases) for f in FORMATS_BY_NAME.values())
 
 
 def offered_list(formats: Sequence[Format]) -> str:

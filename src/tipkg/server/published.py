@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -93,21 +93,6 @@ class Published:
     def prefixes(self) -> dict[str, str]:
         """The project's and the common prefixes, as queries and serialisations use them."""
         return {name: str(namespace) for name, namespace in self.iris.prefixes().items()}
-
-    def used_prefixes(self, triples: Iterable[ox.Triple]) -> dict[str, str]:
-        """The prefixes whose namespace some IRI (or datatype) in ``triples`` sits directly in,
-        so a serialisation declares only what it uses."""
-        namespaces: set[str] = set()
-        for triple in triples:
-            for term in (triple.subject, triple.predicate, triple.object):
-                if isinstance(term, ox.NamedNode):
-                    iri = term.value
-                elif isinstance(term, ox.Literal):
-                    iri = term.datatype.value
-                else:
-                    continue
-                namespaces.add(iri[: max(iri.rfind("#"), iri.rfind("/")) + 1])
-        return {name: iri for name, iri in self.prefixes.items() if iri in namespaces}
 
     def rebase(self, text: str) -> str:
         """Text (a query, an IRI) with the canonical base replaced by the effective one."""

@@ -15,51 +15,33 @@ from __future__ import annotations
 
 import binascii
 import ipaddress
-import json
 import re
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tipkg.server.negotiation import (
+from tipkg.formats import (
     GRAPH_FORMATS,
-    GRAPH_OX_FORMATS,
     HTML,
     RESULTS_FORMATS,
-    RESULTS_OX_FORMATS,
-    AcceptError,
     Format,
-    choose_format,
-    known_format,
-    offered_list,
+    format_named,
+    serialize_triples,
 )
+from tipkg.server.negotiation import AcceptError, choose_format, offered_list
 from tipkg.server.published import Published, current_published, not_modified
 from tipkg.server.querypool import PoolBusy, QueryPool, QueryTimeout, ResultCache, WorkerFailed
 from tipkg.vocab import SD, VOID
 
 TRUNCATED_HEADER = "X-Tipkg-Truncated"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-FORMATS_NS = "http://www.w3.org/ns/formats/"
-W3C_FORMAT_NAMES = {
-    "json": "SPARQL_Results_JSON",
-    "xml": "SPARQL_Results_XML",
-    "csv": "SPARQL_Results_CSV",
-    "tsv": "SPARQL_Results_TSV",
-    "ttl": "Turtle",
-    "nt": "N-Triples",
-    "jsonld": "JSON-LD",
-    "rdfxml": "RDF_XML",
-    "nq": "N-Quads",
-}
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 # The prologue (comments, BASE, PREFIX) and then the query form's keyword. The repetition is
@@ -165,7 +147,7 @@ async def read_protocol_request(request: Request, published: Published) -> Proto
 
     formats = values("format")
     format_override = formats[0] if formats else None
-    if format_override is not None and not known_format(format_override):
+    if format_override is not None and format_named(format_override) is None:
         raise ProtocolError(
             400,
             f"unknown format {format_override!r}; use one of "
@@ -348,7 +330,7 @@ def service_description_response(
     key = ("service-description", published.version, published.base_iri, endpoint, fmt.name)
     body = cache.get(key)
     if body is None:
-        body = serialize_triples(service_description(published, endpoint), fmt.name, published)
+        body = serialize_triples(service_description(published, endpoint), fmt, published.prefixes)
         cache.put(key, body, len(body))
     return Response(body, 200, published.cache_headers(variant), media_type=fmt.content_type)
 
@@ -397,8 +379,8 @@ def service_description(published: Published, endpoint: str) -> list[ox.Triple]:
     ]
     if settings.federation:
         triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
-    for name in W3C_FORMAT_NAMES.values():
-        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS_NS + name)))
+    for fmt in (*RESULTS_FORMATS, *GRAPH_FORMATS):
+        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(str(fmt.iri))))
     dataset = ox.BlankNode("dataset")
     default_graph = ox.BlankNode("default")
     triples += [
@@ -449,18 +431,8 @@ def evaluate(published: Published, job: QueryJob) -> QueryOutcome:
         result = published.store.query(
             job.query, base_iri=published.base_iri, prefixes=published.prefixes, **options
         )
-        if isinstance(result, ox.QueryBoolean):
-            return results_outcome(
-                job, lambda fmt: result.serialize(format=RESULTS_OX_FORMATS[fmt])
-            )
-        if isinstance(result, ox.QuerySolutions):
-            variables = [variable.value for variable in result.variables]
-            rows = [tuple(solution) for solution in islice(result, published.settings.max_rows + 1)]
-            truncated = len(rows) > published.settings.max_rows
-            del rows[published.settings.max_rows :]
-            return results_outcome(
-                job, lambda fmt: SOLUTION_WRITERS[fmt](variables, rows), truncated=truncated
-            )
+        if isinstance(result, ox.QueryBoolean | ox.QuerySolutions):
+            return results_outcome(job, result, published.settings.max_rows)
         triples = list(islice(result, published.settings.max_rows + 1))
         truncated = len(triples) > published.settings.max_rows
         del triples[published.settings.max_rows :]
@@ -469,7 +441,7 @@ def evaluate(published: Published, job: QueryJob) -> QueryOutcome:
                 406, f"no acceptable format for this graph; offered: {offered_list(GRAPH_FORMATS)}"
             )
         fmt = next(f for f in GRAPH_FORMATS if f.name == job.graph_format)
-        body = serialize_triples(triples, fmt.name, published)
+        body = serialize_triples(triples, fmt, published.prefixes)
         return QueryOutcome(200, fmt.content_type, body, truncated)
     except SyntaxError as error:
         if is_update(job.query):
@@ -479,13 +451,42 @@ def evaluate(published: Published, job: QueryJob) -> QueryOutcome:
         return error_outcome(500, f"query evaluation failed: {one_line(str(error))}")
 
 
-def results_outcome(job: QueryJob, write: Any, truncated: bool = False) -> QueryOutcome:
+def results_outcome(
+    job: QueryJob, result: ox.QueryBoolean | ox.QuerySolutions, max_rows: int
+) -> QueryOutcome:
     if job.results_format is None:
         return error_outcome(
             406, f"no acceptable format for these results; offered: {offered_list(RESULTS_FORMATS)}"
         )
     fmt = next(f for f in RESULTS_FORMATS if f.name == job.results_format)
-    return QueryOutcome(200, fmt.content_type, write(fmt.name), truncated)
+    if isinstance(result, ox.QueryBoolean):
+        return QueryOutcome(200, fmt.content_type, result.serialize(format=fmt.results))
+    solutions, truncated = first_solutions(result, max_rows)
+    return QueryOutcome(200, fmt.content_type, solutions.serialize(format=fmt.results), truncated)
+
+
+def first_solutions(solutions: ox.QuerySolutions, limit: int) -> tuple[ox.QuerySolutions, bool]:
+    """The first ``limit`` solutions, and whether there were more.
+
+    pyoxigraph writes a whole ``QuerySolutions`` and cannot build one from a list, so the rows
+    kept are read back into one from SPARQL TSV, whose terms are the N-Triples syntax that
+    ``str()`` gives every pyoxigraph term: nothing is lost, and its own writers do the rest.
+    """
+    variables = [variable.value for variable in solutions.variables]
+    rows = list(islice(solutions, limit + 1))
+    lines = ["\t".join("?" + name for name in variables)]
+    lines += ["\t".join(map(_tsv_term, row)) for row in rows[:limit]]
+    text = "".join(line + "\n" for line in lines)
+    kept = ox.parse_query_results(text.encode("utf-8"), format=ox.QueryResultsFormat.TSV)
+    return cast(ox.QuerySolutions, kept), len(rows) > limit
+
+
+def _tsv_term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.Triple):
+        return f"<<( {term} )>>"
+    return str(term)
 
 
 def error_outcome(status: int, message: str) -> QueryOutcome:
@@ -494,17 +495,6 @@ def error_outcome(status: int, message: str) -> QueryOutcome:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def serialize_triples(triples: Iterable[ox.Triple], fmt: str, published: Published) -> bytes:
-    triples = list(triples)
-    if fmt == "nq":
-        return ox.serialize(
-            [ox.Quad(t.subject, t.predicate, t.object) for t in triples],
-            format=ox.RdfFormat.N_QUADS,
-        )
-    prefixes = published.used_prefixes(triples) if fmt in ("ttl", "rdfxml") else None
-    return ox.serialize(triples, format=GRAPH_OX_FORMATS[fmt], prefixes=prefixes)
 
 
 def is_update(query: str) -> bool:
@@ -591,115 +581,3 @@ def private_address_refusal(endpoint: str) -> str | None:
                 f"{ip}; list the endpoint by IP address to allow it"
             )
     return None
-
-
-# ------------------------------------------------------------------ SELECT result writers
-
-
-def _json_term(term: Any) -> dict[str, Any]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        value: dict[str, Any] = {"type": "literal", "value": term.value}
-        if term.language:
-            value["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            value["datatype"] = term.datatype.value
-        return value
-    return {
-        "type": "triple",
-        "value": {
-            "subject": _json_term(term.subject),
-            "predicate": _json_term(term.predicate),
-            "object": _json_term(term.object),
-        },
-    }
-
-
-def write_json(variables: list[str], rows: list[tuple[Any, ...]]) -> bytes:
-    bindings = [
-        {
-            name: _json_term(term)
-            for name, term in zip(variables, row, strict=True)
-            if term is not None
-        }
-        for row in rows
-    ]
-    document = {"head": {"vars": variables}, "results": {"bindings": bindings}}
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _xml_term(term: Any) -> str:
-    if isinstance(term, ox.NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
-    if isinstance(term, ox.BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
-        if term.datatype.value != XSD_STRING:
-            return (
-                f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-            )
-        return f"<literal>{escape(term.value)}</literal>"
-    return (
-        f"<triple><subject>{_xml_term(term.subject)}</subject>"
-        f"<predicate>{_xml_term(term.predicate)}</predicate>"
-        f"<object>{_xml_term(term.object)}</object></triple>"
-    )
-
-
-def write_xml(variables: list[str], rows: list[tuple[Any, ...]]) -> bytes:
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>'
-    ]
-    parts += [f"<variable name={quoteattr(name)}/>" for name in variables]
-    parts.append("</head>\n<results>\n")
-    for row in rows:
-        parts.append("<result>")
-        for name, term in zip(variables, row, strict=True):
-            if term is not None:
-                parts.append(f"<binding name={quoteattr(name)}>{_xml_term(term)}</binding>")
-        parts.append("</result>\n")
-    parts.append("</results>\n</sparql>\n")
-    return "".join(parts).encode("utf-8")
-
-
-def _csv_field(term: Any) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, ox.BlankNode):
-        text = f"_:{term.value}"
-    elif isinstance(term, ox.NamedNode | ox.Literal):
-        text = term.value
-    else:
-        text = str(term)
-    if any(char in text for char in '",\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def write_csv(variables: list[str], rows: list[tuple[Any, ...]]) -> bytes:
-    lines = [",".join(variables)]
-    lines += [",".join(_csv_field(term) for term in row) for row in rows]
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-def _tsv_field(term: Any) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, ox.Triple):
-        return f"<< {term.subject} {term.predicate} {term.object} >>"
-    return str(term)  # N-Triples syntax: tabs and newlines in literals come out escaped
-
-
-def write_tsv(variables: list[str], rows: list[tuple[Any, ...]]) -> bytes:
-    lines = ["\t".join("?" + name for name in variables)]
-    lines += ["\t".join(_tsv_field(term) for term in row) for row in rows]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-SOLUTION_WRITERS = {"json": write_json, "xml": write_xml, "csv": write_csv, "tsv": write_tsv}

@@ -14,6 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from tipkg.formats import (
+    GRAPH_FORMATS,
+    N_TRIPLES,
+    RESULTS_FORMATS,
+    SPARQL_JSON,
+    Format,
+)
 from tipkg.server.pages.common import STATIC_DIR, example_links, script_json, sparql_href
 from tipkg.server.pages.facts import render
 from tipkg.server.pages.naming import Namer, ValueView, literal_view
@@ -29,13 +36,11 @@ from tipkg.server.sparql import (
 
 VENDOR_DIR = STATIC_DIR / "vendor"
 YASGUI_ASSETS = ("yasgui.min.js", "yasgui.min.css")
-# Download formats offered for query results, by query form.
-RESULT_DOWNLOADS = {
-    "SELECT": (("csv", "CSV"), ("tsv", "TSV"), ("json", "SPARQL JSON"), ("xml", "SPARQL XML")),
-    "ASK": (("json", "SPARQL JSON"), ("xml", "SPARQL XML")),
-    "CONSTRUCT": (("ttl", "Turtle"), ("jsonld", "JSON-LD"), ("nt", "N-Triples")),
-    "DESCRIBE": (("ttl", "Turtle"), ("jsonld", "JSON-LD"), ("nt", "N-Triples")),
-}
+# The formats results can be downloaded in, by the query forms that answer in them.
+DOWNLOADS_BY_FORMS: tuple[tuple[tuple[str, ...], tuple[Format, ...]], ...] = (
+    (("SELECT", "ASK"), RESULTS_FORMATS),
+    (("CONSTRUCT", "DESCRIBE"), GRAPH_FORMATS),
+)
 # What the editor holds when the build has no example queries.
 FALLBACK_QUERY = "SELECT ?thing ?label WHERE {\n  ?thing rdfs:label ?label .\n}\nLIMIT 20\n"
 
@@ -92,8 +97,9 @@ async def editor_page(request: Request) -> Response:
     downloads: list[tuple[str, str]] = []
     if query is not None and query.strip():
         results = await run_for_page(request, published)
-        for name, label in RESULT_DOWNLOADS.get(results.form, ()):
-            downloads.append((label, sparql_href(query, format=name)))
+        for forms, formats in DOWNLOADS_BY_FORMS:
+            if results.form in forms:
+                downloads += [(fmt.label, sparql_href(query, format=fmt.name)) for fmt in formats]
     default_query = (
         next(iter(published.queries.values())).text if published.queries else FALLBACK_QUERY
     )
@@ -109,6 +115,11 @@ async def editor_page(request: Request) -> Response:
         results=results,
         downloads=downloads,
         examples=example_links(published),
+        download_formats=[
+            (fmt, " ".join(forms)) for forms, formats in DOWNLOADS_BY_FORMS for fmt in formats
+        ],
+        results_formats=RESULTS_FORMATS,
+        graph_formats=GRAPH_FORMATS,
         yasgui=yasgui_available(),
         editor_config=script_json(
             {
@@ -133,8 +144,8 @@ async def run_for_page(request: Request, published: Published) -> ResultTable:
     given_dataset = bool(protocol.default_graphs or protocol.named_graphs)
     job = QueryJob(
         query=query,
-        results_format="json",
-        graph_format="nt",
+        results_format=SPARQL_JSON.name,
+        graph_format=N_TRIPLES.name,
         default_graphs=protocol.default_graphs if given_dataset else None,
         named_graphs=protocol.named_graphs if given_dataset else None,
     )

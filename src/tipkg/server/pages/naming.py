@@ -14,9 +14,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from tipkg.formats import HTML
 from tipkg.server import linkeddata
 from tipkg.server.linkeddata import Description
-from tipkg.server.negotiation import HTML
 from tipkg.server.pages.common import select
 from tipkg.server.published import Published
 from tipkg.vocab import DCTERMS, FOAF, NIF, RDF, RDFS, SCHEMA, SKOS, XSD
