@@ -213,7 +213,13 @@ def test_a_rebuilt_dist_is_served_without_a_restart(dist_dir: Path, tmp_path: Pa
         ),
         (
             lambda d: (d / "manifest.json").write_text('{"base_iri": "x"}'),
-            "manifest lacks version, modified, files",
+            "manifest lacks version, modified, triples, graphs, files",
+        ),
+        (
+            lambda d: (d / "manifest.json").write_text(
+                (d / "manifest.json").read_text().replace('"triples": ', '"triples": "x", "_": ', 1)
+            ),
+            'manifest.triples is "x", not int',
         ),
     ],
 )

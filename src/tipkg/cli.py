@@ -38,7 +38,7 @@ class LazyChoice(click.Choice):
 
 
 def _dump_names() -> Iterable[str]:
-    from tipkg.publish import DUMP_FORMATS
+    from tipkg.dist import DUMP_FORMATS
 
     return DUMP_FORMATS
 

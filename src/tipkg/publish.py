@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,47 +24,27 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
+from tipkg.dist import (
+    CONTEXT_NAME,
+    DUMP_FORMATS,
+    DUMP_NAME,
+    MANIFEST_NAME,
+    ONTOLOGY_NAME,
+    QUADS_NAME,
+    QUERIES_DIR,
+    SUMS_NAME,
+    VOID_NAME,
+    Manifest,
+    PublishedFile,
+)
 from tipkg.errors import InputError
-from tipkg.formats import JSON_LD, N_QUADS, N_TRIPLES, TRIG, TURTLE, Format
+from tipkg.formats import JSON_LD
 from tipkg.graph import KnowledgeGraph, bound_graph
 from tipkg.project import Project
 from tipkg.query import load_queries
 from tipkg.vocab import SD, SPDX, Iris
 
-DUMP_NAME = "tipkg"
-# The dumps by name (also their suffix), in the order of the download list.
-DUMP_FORMATS: dict[str, Format] = {
-    fmt.name: fmt for fmt in (TURTLE, JSON_LD, N_TRIPLES, N_QUADS, TRIG)
-}
 LINK_PREDICATES = (OWL.sameAs, SKOS.exactMatch, SKOS.closeMatch)
-
-
-@dataclass
-class PublishedFile:
-    name: str
-    media_type: str
-    bytes: int
-    sha256: str
-    triples: int | None = None
-
-
-@dataclass
-class Manifest:
-    """What a build wrote; also ``dist/manifest.json``, which the server reads."""
-
-    base_iri: str
-    version: str
-    modified: str
-    triples: int
-    graphs: list[dict[str, Any]] = field(default_factory=list)
-    files: list[PublishedFile] = field(default_factory=list)
-    documents: list[dict[str, Any]] = field(default_factory=list)
-    queries: list[dict[str, str]] = field(default_factory=list)
-    classes: dict[str, int] = field(default_factory=dict)
-    links: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
 
 
 @dataclass(frozen=True)
@@ -374,22 +354,22 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
     contents: dict[str, tuple[str, int | None]] = {
         f"{DUMP_NAME}.{fmt}": (serialise(kg, fmt, context), len(kg.dataset)) for fmt in DUMP_FORMATS
     }
-    contents["context.jsonld"] = (json.dumps(context, indent=2, ensure_ascii=False) + "\n", None)
-    contents["ontology.ttl"] = (to_turtle(ontology), len(ontology))
+    contents[CONTEXT_NAME] = (json.dumps(context, indent=2, ensure_ascii=False) + "\n", None)
+    contents[ONTOLOGY_NAME] = (to_turtle(ontology), len(ontology))
     files: list[PublishedFile] = []
     for name, (text, triples) in contents.items():
         data = text.encode("utf-8")
         files.append(_save(staging / name, data, _media_type(name), triples))
         if name.startswith(DUMP_NAME + "."):
             files.append(_save(staging / f"{name}.gz", _gzip(data), "application/gzip", triples))
-    (staging / "queries").mkdir()
+    (staging / QUERIES_DIR).mkdir()
     queries = []
     for query_file in load_queries(project.query_files):
-        shutil.copyfile(query_file.path, staging / "queries" / query_file.path.name)
+        shutil.copyfile(query_file.path, staging / QUERIES_DIR / query_file.path.name)
         queries.append(
             {
                 "name": query_file.name,
-                "file": f"queries/{query_file.path.name}",
+                "file": f"{QUERIES_DIR}/{query_file.path.name}",
                 "title": query_file.title,
                 "question": query_file.question,
             }
@@ -398,12 +378,12 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
     targets = link_targets(kg)
     stats = statistics(kg, targets)
     void = describe_dataset(kg, stats, files, modified)
-    files.append(_save(staging / "void.ttl", to_turtle(void).encode(), "text/turtle", len(void)))
+    files.append(_save(staging / VOID_NAME, to_turtle(void).encode(), "text/turtle", len(void)))
     sums = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
-    (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    (staging / SUMS_NAME).write_text(sums, encoding="utf-8")
     manifest = Manifest(
         base_iri=iris.base,
-        version=next(f.sha256 for f in files if f.name == f"{DUMP_NAME}.nq"),
+        version=next(f.sha256 for f in files if f.name == QUADS_NAME),
         modified=modified,
         triples=stats.triples,
         graphs=[
@@ -426,7 +406,7 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
         classes=stats.entities_per_class,
         links=stats.links_per_target,
     )
-    (staging / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    (staging / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
 
@@ -435,7 +415,7 @@ def _graph_kind(graph_iri: str, iris: Iris) -> str:
 
 
 def _media_type(name: str) -> str:
-    if name == "context.jsonld":
+    if name == CONTEXT_NAME:
         return JSON_LD.media_type
     return DUMP_FORMATS[name.rsplit(".", 1)[-1]].media_type
 

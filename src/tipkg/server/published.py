@@ -13,7 +13,6 @@ holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -29,15 +28,13 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tipkg.dist import MANIFEST_NAME, QUADS_NAME, VOID_NAME, Manifest, read_manifest
 from tipkg.errors import InputError
 from tipkg.settings import Settings
 from tipkg.vocab import Iris
 
 T = TypeVar("T")
 
-MANIFEST_NAME = "manifest.json"
-QUADS_NAME = "tipkg.nq"
-VOID_NAME = "void.ttl"
 RELOAD_CHECK_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
@@ -59,7 +56,7 @@ class Published:
 
     dist_dir: Path
     settings: Settings
-    manifest: dict[str, Any]
+    manifest: Manifest
     canonical_base: str
     base_iri: str
     store: ox.Store
@@ -82,7 +79,7 @@ class Published:
     @property
     def version(self) -> str:
         """The build's identity: SHA-256 of ``tipkg.nq``, as written in the manifest."""
-        return str(self.manifest["version"])
+        return self.manifest.version
 
     @property
     def iris(self) -> Iris:
@@ -167,10 +164,9 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
     """Read dist/ into memory; a missing or half-written build is a one-line ``InputError``."""
     dist_dir = dist_dir.resolve()
     stamp = manifest_stamp(dist_dir)
-    manifest = _read_manifest(dist_dir)
-    canonical_base = manifest["base_iri"]
+    manifest = read_manifest(dist_dir)
+    canonical_base = manifest.base_iri
     base_iri = effective_base(canonical_base, settings)
-    _check_files(dist_dir, manifest)
     store = ox.Store()
     quads_path = dist_dir / QUADS_NAME
     void_graph = ox.NamedNode(Iris(base_iri).graph("void"))
@@ -189,7 +185,7 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
         )
     except (SyntaxError, ValueError) as error:
         raise InputError(f"unreadable build: {error}", dist_dir) from None
-    modified = _parse_modified(manifest["modified"], dist_dir)
+    modified = _parse_modified(manifest.modified, dist_dir)
     published = Published(
         dist_dir=dist_dir,
         settings=settings,
@@ -198,50 +194,12 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
         base_iri=base_iri,
         store=store,
         queries=_read_queries(dist_dir, manifest, canonical_base, base_iri),
-        etag=sha256(f"{manifest['version']}\n{base_iri}".encode()).hexdigest()[:32],
+        etag=sha256(f"{manifest.version}\n{base_iri}".encode()).hexdigest()[:32],
         last_modified=format_datetime(modified, usegmt=True),
         modified=modified,
         stamp=stamp,
     )
     return published
-
-
-def _read_manifest(dist_dir: Path) -> dict[str, Any]:
-    path = dist_dir / MANIFEST_NAME
-    if not dist_dir.is_dir():
-        raise InputError("no build here: run `tipkg build` first", dist_dir)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no manifest.json: the build is missing or unfinished", dist_dir) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(
-            f"unreadable manifest ({error}): rebuild with `tipkg build`", path
-        ) from None
-    required = ("base_iri", "version", "modified", "files")
-    missing = (
-        [key for key in required if key not in manifest] if isinstance(manifest, dict) else required
-    )
-    if missing:
-        raise InputError(f"manifest lacks {', '.join(missing)}: rebuild with `tipkg build`", path)
-    return manifest
-
-
-def _check_files(dist_dir: Path, manifest: dict[str, Any]) -> None:
-    """Every file the manifest lists is there at its recorded size (catches half-written builds)."""
-    for required in (QUADS_NAME, VOID_NAME):
-        if not (dist_dir / required).is_file():
-            raise InputError(f"missing {required}: the build is unfinished", dist_dir)
-    for entry in manifest["files"]:
-        path = dist_dir / entry["name"]
-        try:
-            size = path.stat().st_size
-        except OSError:
-            raise InputError("listed in manifest.json but missing", path) from None
-        if "bytes" in entry and size != entry["bytes"]:
-            raise InputError(
-                f"{size} bytes, manifest.json says {entry['bytes']}: the build is unfinished", path
-            )
 
 
 def _parse_modified(text: str, dist_dir: Path) -> datetime:
@@ -258,10 +216,10 @@ def _parse_modified(text: str, dist_dir: Path) -> datetime:
 
 
 def _read_queries(
-    dist_dir: Path, manifest: dict[str, Any], canonical_base: str, base_iri: str
+    dist_dir: Path, manifest: Manifest, canonical_base: str, base_iri: str
 ) -> dict[str, ExampleQuery]:
     queries: dict[str, ExampleQuery] = {}
-    for entry in manifest.get("queries", []):
+    for entry in manifest.queries:
         path = dist_dir / entry["file"]
         try:
             text = path.read_text(encoding="utf-8")
@@ -269,8 +227,8 @@ def _read_queries(
             raise InputError("listed in manifest.json but missing", path) from None
         queries[entry["name"]] = ExampleQuery(
             name=entry["name"],
-            title=entry.get("title", entry["name"]),
-            question=entry.get("question", ""),
+            title=entry["title"],
+            question=entry["question"],
             text=rebase_text(text, canonical_base, base_iri),
         )
     return queries

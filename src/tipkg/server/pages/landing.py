@@ -27,7 +27,7 @@ class Download:
     media_type: str
     size: str
     bytes: int
-    sha256: str | None
+    sha256: str
     triples: int | None
 
 
@@ -58,24 +58,24 @@ def landing(request: Request) -> Response:
     modified = namer.best_literal(dataset, (str(DCTERMS.modified),))
     documents = [
         {
-            "title": entry.get("title", entry["slug"]),
+            "title": entry["title"],
             "href": namer.href(published.rebase(entry["iri"])),
-            "sentences": entry.get("sentences"),
-            "sha256": entry.get("sha256"),
+            "sentences": entry["sentences"],
+            "sha256": entry["sha256"],
         }
-        for entry in published.manifest.get("documents", [])
+        for entry in published.manifest.documents
     ]
     downloads = [
         Download(
-            name=entry["name"],
-            href=f"/download/{quote(entry['name'])}",
-            media_type=entry["media_type"],
-            size=human_size(entry["bytes"]),
-            bytes=entry["bytes"],
-            sha256=entry.get("sha256"),
-            triples=entry.get("triples"),
+            name=entry.name,
+            href=f"/download/{quote(entry.name)}",
+            media_type=entry.media_type,
+            size=human_size(entry.bytes),
+            bytes=entry.bytes,
+            sha256=entry.sha256,
+            triples=entry.triples,
         )
-        for entry in published.manifest["files"]
+        for entry in published.manifest.files
     ]
     json_ld = {
         "@context": "https://schema.org/",
@@ -86,7 +86,7 @@ def landing(request: Request) -> Response:
         "url": site,
         "keywords": keywords,
         "license": facts.license[0] if facts.license else None,
-        "dateModified": modified.value if modified is not None else published.manifest["modified"],
+        "dateModified": modified.value if modified is not None else published.manifest.modified,
         "creator": {"@type": "Organization", "@id": creator, "name": namer.display_name(creator)}
         if creator
         else None,
@@ -114,10 +114,10 @@ def landing(request: Request) -> Response:
         keywords=keywords,
         modified=readable_date(modified.value) if modified is not None else None,
         version=published.version,
-        triples=published.manifest.get("triples"),
+        triples=published.manifest.triples,
         own_classes=facts.own_classes,
         other_classes=facts.other_classes,
-        links=published.manifest.get("links", {}),
+        links=published.manifest.links,
         documents=documents,
         examples=example_links(published),
         downloads=downloads,
