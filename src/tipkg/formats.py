@@ -56,59 +56,48 @@ class Format:
         )
 
 
-def _graph(
-    library_format: ox.RdfFormat,
+def _from_library(
+    library_format: ox.RdfFormat | ox.QueryResultsFormat,
     name: str,
     label: str,
     names: tuple[str, ...] = (),
     media_types: tuple[str, ...] = (),
 ) -> Format:
-    return Format(
-        name=name,
-        label=label,
-        media_type=library_format.media_type,
-        suffix=library_format.file_extension,
-        names=names,
-        media_types=media_types,
-        rdf=library_format,
-    )
-
-
-def _results(
-    library_format: ox.QueryResultsFormat,
-    name: str,
-    label: str,
-    media_types: tuple[str, ...] = (),
-) -> Format:
+    """A format pyoxigraph writes, with its media type and suffix as pyoxigraph gives them."""
+    is_rdf = isinstance(library_format, ox.RdfFormat)
     return Format(
         name=name,
         label=label,
         # pyoxigraph says "text/csv; charset=utf-8": negotiation wants the bare type.
         media_type=library_format.media_type.partition(";")[0],
         suffix=library_format.file_extension,
+        names=names,
         media_types=media_types,
-        results=library_format,
+        rdf=library_format if is_rdf else None,
+        results=None if is_rdf else library_format,
     )
 
 
-TURTLE = _graph(ox.RdfFormat.TURTLE, "ttl", "Turtle", ("turtle",), ("application/x-turtle",))
-N_TRIPLES = _graph(
+TURTLE = _from_library(ox.RdfFormat.TURTLE, "ttl", "Turtle", ("turtle",), ("application/x-turtle",))
+N_TRIPLES = _from_library(
     ox.RdfFormat.N_TRIPLES, "nt", "N-Triples", ("ntriples", "n-triples"), ("text/plain",)
 )
-JSON_LD = _graph(
+JSON_LD = _from_library(
     ox.RdfFormat.JSON_LD, "jsonld", "JSON-LD", ("json-ld", "json"), ("application/json",)
 )
-RDF_XML = _graph(
+RDF_XML = _from_library(
     ox.RdfFormat.RDF_XML, "rdfxml", "RDF/XML", ("rdf", "xml"), ("application/xml", "text/xml")
 )
-N_QUADS = _graph(ox.RdfFormat.N_QUADS, "nq", "N-Quads")
-TRIG = _graph(ox.RdfFormat.TRIG, "trig", "TriG")
-SPARQL_JSON = _results(ox.QueryResultsFormat.JSON, "json", "SPARQL JSON", ("application/json",))
-SPARQL_XML = _results(
-    ox.QueryResultsFormat.XML, "xml", "SPARQL XML", ("application/xml", "text/xml")
+N_QUADS = _from_library(ox.RdfFormat.N_QUADS, "nq", "N-Quads")
+TRIG = _from_library(ox.RdfFormat.TRIG, "trig", "TriG")
+SPARQL_JSON = _from_library(
+    ox.QueryResultsFormat.JSON, "json", "SPARQL JSON", media_types=("application/json",)
 )
-SPARQL_CSV = _results(ox.QueryResultsFormat.CSV, "csv", "CSV")
-SPARQL_TSV = _results(ox.QueryResultsFormat.TSV, "tsv", "TSV")
+SPARQL_XML = _from_library(
+    ox.QueryResultsFormat.XML, "xml", "SPARQL XML", media_types=("application/xml", "text/xml")
+)
+SPARQL_CSV = _from_library(ox.QueryResultsFormat.CSV, "csv", "CSV")
+SPARQL_TSV = _from_library(ox.QueryResultsFormat.TSV, "tsv", "TSV")
 # Pages for people, offered beside the RDF formats wherever a person may be asking.
 HTML = Format("html", "HTML", "text/html", "html", media_types=("application/xhtml+xml",))
 
