@@ -21,7 +21,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import RunningServer
 
-from tipkg.server.sparql import TRUNCATED_HEADER
+from tipkg.server.protocol import TRUNCATED_HEADER
 
 # A cross join of every triple with every triple with every triple: about 1.8e9 rows here.
 CUBED = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

@@ -107,12 +107,11 @@ RESULTS_FORMATS: tuple[Format, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPAR
 GRAPH_FORMATS: tuple[Format, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML, N_QUADS)
 # The documents of a minted IRI (``/id/event/x.ttl``), by suffix.
 DOCUMENT_FORMATS: tuple[Format, ...] = (HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
-FORMATS: tuple[Format, ...] = (*RESULTS_FORMATS, *GRAPH_FORMATS, HTML, TRIG)
 # Syntaxes that abbreviate IRIs with prefixes (the others ignore them).
 PREFIXED_SYNTAXES = frozenset({ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML})
 
 
-def format_named(wanted: str, offered: Iterable[Format] = FORMATS) -> Format | None:
+def format_named(wanted: str, offered: Iterable[Format]) -> Format | None:
     """The offered format a ``?format=`` value asks for: by its own name first, so ``json`` is
     SPARQL JSON where both it and JSON-LD are offered, then by any other name."""
     offered = tuple(offered)

@@ -4,6 +4,9 @@ Scoring follows RFC 9110 §12.5.1: each offered type takes the q-value of the mo
 media range that matches it (``type/subtype`` over ``type/*`` over ``*/*``); q=0 refuses it;
 the highest q wins and ties go to the server's order of preference. A header that does not
 parse is the client's error (400), not a reason to guess.
+
+Why not a library: werkzeug's and python-mimeparse's Accept parsers skip what they cannot read
+instead of refusing it, and a malformed header must be a 400 here.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from tipkg.formats import Format, format_named
+from tipkg.server.errors import BadRequest, NotAcceptable
 
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 MEDIA_RANGE = re.compile(rf"^\s*({TOKEN})/({TOKEN})\s*((?:;.*)?)$")
@@ -21,8 +25,8 @@ PARAMETER = re.compile(rf'^\s*({TOKEN})\s*=\s*({TOKEN}|"(?:[^"\\]|\\.)*")\s*$')
 QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
 
 
-class AcceptError(ValueError):
-    """A malformed ``Accept`` header (answered with 400)."""
+class AcceptError(BadRequest):
+    """A malformed ``Accept`` header."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ def choose_format(
     return owner[chosen] if chosen is not None else None
 
 
-def offered_list(formats: Sequence[Format]) -> str:
-    """A human-readable list of what we offer, for 406 messages."""
-    return ", ".join(f"{f.media_type} (format={f.name})" for f in formats)
+def not_acceptable(formats: Sequence[Format], what: str) -> NotAcceptable:
+    """The 406 for ``what``, listing what is offered instead."""
+    offered = ", ".join(f"{f.media_type} (format={f.name})" for f in formats)
+    return NotAcceptable(f"no acceptable format for {what}; offered: {offered}")

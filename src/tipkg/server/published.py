@@ -7,8 +7,9 @@ differ, every IRI under the canonical base is rewritten to the effective base as
 loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/`` makes each minted IRI
 dereferenceable from the local server. Literals are never rewritten.
 
-The pages and the SPARQL routes read the build through :func:`current_published`; nothing else
+Route handlers read the build through :func:`tipkg.server.web.current_published`; nothing else
 holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second.
+This module imports nothing of Starlette: query workers load builds with it too.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyoxigraph as ox
-from starlette.requests import Request
-from starlette.responses import Response
 
 from tipkg.dist import MANIFEST_NAME, QUADS_NAME, VOID_NAME, Manifest, read_manifest
 from tipkg.errors import InputError
@@ -113,31 +112,6 @@ class Published:
     def cache_headers(self, variant: str) -> dict[str, str]:
         """``ETag`` and ``Last-Modified`` for a representation derived only from this build."""
         return {"ETag": self.variant_etag(variant), "Last-Modified": self.last_modified}
-
-    def not_modified(self, request: Request, variant: str) -> Response | None:
-        """A 304 when the client's validators match this build's ``variant``, else ``None``."""
-        return not_modified(request, self.cache_headers(variant), self.modified)
-
-
-def not_modified(request: Request, headers: dict[str, str], modified: datetime) -> Response | None:
-    """A 304 carrying ``headers`` when the request's validators match its ``ETag`` or
-    ``modified``, else ``None``. ``If-None-Match`` wins over ``If-Modified-Since``
-    (RFC 9110 §13.2.2); tags compare weakly, as the RFC says for GET."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        if "*" in tags or headers["ETag"].removeprefix("W/") in tags:
-            return Response(status_code=304, headers=headers)
-        return None
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since is not None:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return None
-        if since.tzinfo is not None and since >= modified:
-            return Response(status_code=304, headers=headers)
-    return None
 
 
 def rebase_text(text: str, canonical_base: str, base_iri: str) -> str:
@@ -293,9 +267,3 @@ class PublishedHolder:
                         log.warning("keeping the previous build: %s", error)
                     self._failed_stamp = stamp
         return self._published
-
-
-def current_published(request: Request) -> Published:
-    """The build to answer ``request`` from (reloaded first if dist/ changed)."""
-    holder: PublishedHolder = request.app.state.published
-    return holder.get()

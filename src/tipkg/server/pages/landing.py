@@ -11,10 +11,11 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server.pages.common import example_links, html_variant, script_json, site_url
-from tipkg.server.pages.facts import build_facts, first_iri, render
+from tipkg.server.pages.common import example_links, html_variant, script_json
+from tipkg.server.pages.facts import build_facts, first_iri
+from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import DESCRIPTION_PREDICATES, Namer, readable_date
-from tipkg.server.published import current_published
+from tipkg.server.web import current_published, not_modified, site_url
 from tipkg.vocab import DCAT, DCTERMS
 
 
@@ -41,14 +42,15 @@ def human_size(size: int) -> str:
     return f"{size / 1000**3:.1f} GB"
 
 
-def landing(request: Request) -> Response:
+def landing_page(request: Request) -> Response:
     """What the dataset is, what it holds, its sources, example queries and downloads."""
     published = current_published(request)
     site = site_url(request, published)
     variant = html_variant(f"landing {site}")
-    not_modified = published.not_modified(request, variant)
-    if not_modified is not None:
-        return not_modified
+    if (
+        unchanged := not_modified(request, published, published.cache_headers(variant))
+    ) is not None:
+        return unchanged
     namer = Namer(published)
     facts = build_facts(published)
     dataset = str(published.iris.dataset)

@@ -11,8 +11,9 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server import linkeddata
-from tipkg.server.pages.facts import build_facts, render
+from tipkg.server.descriptions import alternates
+from tipkg.server.pages.facts import build_facts
+from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import DESCRIPTION_PREDICATES, RDF_TYPE, Namer, TermView
 from tipkg.server.published import Published
 from tipkg.vocab import OWL, RDF, RDFS, SKOS
@@ -165,7 +166,7 @@ def render_ontology(request: Request, published: Published) -> Response:
         metadata=metadata,
         classes=classes,
         properties=properties,
-        alternates=linkeddata.alternates(published, ontology),
+        alternates=alternates(published, ontology),
     )
 
 

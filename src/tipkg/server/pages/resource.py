@@ -12,8 +12,7 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server import linkeddata
-from tipkg.server.linkeddata import Description
+from tipkg.server.descriptions import Description, alternates
 from tipkg.server.pages.common import script_json, sparql_href
 from tipkg.server.pages.document import (
     IS_STRING,
@@ -25,7 +24,7 @@ from tipkg.server.pages.document import (
     span_fits,
     text_span,
 )
-from tipkg.server.pages.facts import render
+from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import (
     DESCRIPTION_PREDICATES,
     RDF_TYPE,
@@ -69,7 +68,7 @@ def render_resource(request: Request, published: Published, description: Descrip
         text_runs=full_text(namer, description.iri),
         context_quote=context_quote,
         graph=named_graph(published, description.iri),
-        alternates=linkeddata.alternates(published, description.iri),
+        alternates=alternates(published, description.iri),
         json_ld=script_json(resource_json_ld(description)),
     )
 
