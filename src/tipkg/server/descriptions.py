@@ -2,10 +2,11 @@
 subject in any graph, the blank nodes it points to folded in, and every triple that points at it
 (incoming links); and where the representations of that description live.
 
-Hash IRIs (``<base>ontology#Meeting``, ``…/document/x#char=3,9``) are described with their
-document's IRI: the description of ``…/document/x`` includes every resource whose IRI is it plus a
-fragment. The representations of ``…/id/event/x`` are ``/id/event/x.html``, ``.ttl``, ``.jsonld``,
-``.nt`` and ``.rdf`` (one per document format, by its suffix). This module knows nothing of HTTP.
+Hash IRIs (``<base>ontology#Meeting``, ``…/document/x#char=3,9``) are described with the IRI
+before their ``#``: the description of ``…/document/x`` includes every resource whose IRI is it
+plus a fragment. The representations of ``…/id/event/x`` are ``/id/event/x.html``, ``.ttl``,
+``.jsonld``, ``.nt`` and ``.rdf`` (one per document format, by its suffix). This module knows
+nothing of HTTP.
 """
 
 from __future__ import annotations

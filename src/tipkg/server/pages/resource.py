@@ -149,7 +149,7 @@ class IncomingGroup:
     subjects: list[ValueView]
 
     @property
-    def derived(self) -> bool:
+    def cites_as_source(self) -> bool:
         """Whether these subjects cite the resource as their source (prov:wasDerivedFrom)."""
         return self.term.iri == DERIVED_FROM
 
@@ -166,7 +166,7 @@ def incoming_groups(namer: Namer, description: Description) -> list[IncomingGrou
         )
         for predicate, subjects in grouped.items()
     ]
-    groups.sort(key=lambda group: (not group.derived, group.term.name.lower()))
+    groups.sort(key=lambda group: (not group.cites_as_source, group.term.name.lower()))
     return groups
 
 
