@@ -390,6 +390,7 @@ def test_post_with_an_unknown_body_type_is_415(http: httpx.Client) -> None:
 def test_two_queries_in_one_request_is_400(http: httpx.Client) -> None:
     answer = http.get("/sparql", params=[("query", "ASK {}"), ("query", "ASK {}")])
     assert answer.status_code == 400
+    assert answer.text == "give exactly one 'query' parameter\n"
 
 
 def test_post_without_a_query_is_400(http: httpx.Client) -> None:
@@ -503,6 +504,7 @@ def test_results_revalidate_with_etag_and_last_modified(http: httpx.Client) -> N
 def test_prefixes_in_the_project_need_no_declaration(http: httpx.Client) -> None:
     answer = http.get("/sparql", params={"query": "ASK { ?m a tip:Meeting ; schema:name ?n }"})
     assert answer.status_code == 200, answer.text
+    assert answer.json()["boolean"] is True
 
 
 def test_browsers_get_the_editor_and_other_clients_the_description(http: httpx.Client) -> None:
