@@ -106,9 +106,9 @@ def choose_format(
 ) -> Format | None:
     """The format to answer in: ``override`` (a ``?format=`` name or media type) wins over Accept.
 
-    ``None`` means nothing fits (406). Other media types only count where the client asked for
-    them, so
-    ``Accept: application/json`` gets SPARQL JSON for SELECT and JSON-LD for CONSTRUCT.
+    ``None`` means nothing fits (406). A format's other media types only count where the client
+    asked for them, so ``Accept: application/json`` gets SPARQL JSON for SELECT and JSON-LD for
+    CONSTRUCT.
     Cached like :func:`parse_accept`; ``formats`` is a tuple so it can be a cache key.
     """
     if override is not None:

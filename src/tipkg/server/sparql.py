@@ -99,8 +99,7 @@ async def query_response(
     # cacheable (RFC 9110 §9.3.3), so they carry no validators.
     validators: dict[str, str] = {}
     if request.method != "POST":
-        variant = "\n".join(("sparql", repr(job)))
-        validators = published.cache_headers(variant)
+        validators = published.cache_headers(f"sparql\n{job!r}")
         if (unchanged := not_modified(request, published, validators)) is not None:
             return unchanged
     result = await answer(request, published, job)
