@@ -33,7 +33,7 @@ build: install
 
 run: build assets
 	@echo "dumps are in $(CURDIR)/dist/; serving at http://$(HOST):$(PORT)/"
-	$(BIN)/tipkg serve --base-iri http://$(HOST):$(PORT)/ --host $(HOST) --port $(PORT)
+	$(BIN)/tipkg --base-iri http://$(HOST):$(PORT)/ serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

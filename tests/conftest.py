@@ -1,9 +1,13 @@
-"""Shared fixtures: a real build of the project, and the real server running on a loopback port.
+"""Shared fixtures: a real build of the project, the app driven in-process, and the real server
+running on a loopback port.
 
-``server`` (session scope) is the app under uvicorn on a free 127.0.0.1 port, serving a build of
-the project with the base IRI rewritten to the server's own URL, so every minted IRI dereferences
-from it. Its limits are small so tests can hit them quickly (see ``SERVER_LIMITS``).
-``start_server`` starts another one with other settings, for tests that need them.
+``site`` (session scope) is the app driven in this process through Starlette's ``TestClient``
+(its lifespan run, so the query workers start), for tests of what the app answers: pages,
+downloads, descriptions. ``server`` (session scope) is the same app under uvicorn on a free
+127.0.0.1 port, for tests about the real server: clients that need a socket, timeouts, limits,
+reloading. Both serve a build of the project with the base IRI rewritten to their own URL, so
+every minted IRI dereferences from them, and both have small limits so tests can hit them
+quickly (see ``SERVER_LIMITS``). ``start_server`` starts another real one with other settings.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
 from tipkg import publish
 from tipkg.graph import assemble
@@ -35,6 +40,8 @@ SERVER_LIMITS: dict[str, Any] = {
     "max_concurrent_queries": 2,
 }
 START_SECONDS = 60.0
+# Where the in-process app believes it is served (no socket is opened for it).
+IN_PROCESS_URL = "http://tipkg.test/"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,20 @@ class RunningServer:
     url: str  # "http://127.0.0.1:PORT/", also the served base IRI
     dist_dir: Path
     settings: Settings
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "sparql"
+
+
+@dataclass(frozen=True)
+class InProcessSite:
+    """The app driven in this process: ``client`` sends requests to it without a socket."""
+
+    url: str  # also the served base IRI
+    dist_dir: Path
+    settings: Settings
+    client: TestClient
 
     @property
     def sparql(self) -> str:
@@ -86,6 +107,24 @@ def running_server(dist_dir: Path, **overrides: Any) -> Iterator[RunningServer]:
         server.should_exit = True
         thread.join(timeout=30)
         listener.close()
+
+
+@contextmanager
+def in_process(dist_dir: Path, **overrides: Any) -> Iterator[InProcessSite]:
+    """The app over ``dist_dir`` with its lifespan running, driven through a ``TestClient``."""
+    from tipkg.server.app import create_app
+
+    settings = Settings.load({"base_iri": IN_PROCESS_URL, **overrides}, environ={})
+    app = create_app(settings, dist_dir)
+    with TestClient(app, base_url=IN_PROCESS_URL.rstrip("/"), follow_redirects=False) as client:
+        yield InProcessSite(IN_PROCESS_URL, dist_dir, settings, client)
+
+
+@pytest.fixture(scope="session")
+def site(dist_dir: Path) -> Iterator[InProcessSite]:
+    """The app most page tests talk to, in-process, with the limits of ``SERVER_LIMITS``."""
+    with in_process(dist_dir, **SERVER_LIMITS) as driven:
+        yield driven
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
+import rdflib
+from rdflib.namespace import RDF, RDFS
 
 from support import REPORT_SLUG, copy_project, report_dir
 
@@ -21,12 +28,17 @@ def tipkg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A curator's copy of the project with a successful build in it."""
+def build_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A curator's copy of the project with a successful build in it, and what it printed."""
     project = copy_project(tmp_path_factory.mktemp("cli") / "project")
     result = tipkg("build", cwd=project)
     assert result.returncode == 0, result.stderr
-    return project
+    return project, result.stdout
+
+
+@pytest.fixture(scope="module")
+def built(build_run: tuple[Path, str]) -> Path:
+    return build_run[0]
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -54,10 +66,22 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     assert "Example:" in result.stdout
 
 
-def test_build_writes_dist_and_reports_it(built: Path) -> None:
+def test_build_writes_dist_and_reports_it(build_run: tuple[Path, str]) -> None:
+    built, printed = build_run
     manifest = json.loads((built / "dist" / "manifest.json").read_text())
     assert manifest["triples"] > 800
     assert (built / "dist" / "tipkg.ttl").stat().st_size > 10_000
+    lines = printed.splitlines()
+    assert (
+        lines[0] == f"built {manifest['triples']} triples in {len(manifest['graphs'])} named graphs"
+    )
+    assert lines[1] == f"wrote {(built / 'dist').resolve()}/"
+    listed = [line.split() for line in lines[2:-1]]
+    assert [(name, size, sha) for name, size, _, _, sha in listed] == [
+        (entry["name"], f"{entry['bytes']:,}", entry["sha256"][:16] + "…")
+        for entry in manifest["files"]
+    ]
+    assert re.fullmatch(r"done in \d+\.\d\d s", lines[-1])
 
 
 def test_project_option_works_from_anywhere(built: Path, tmp_path: Path) -> None:
@@ -120,10 +144,9 @@ def _rebuild_after(project: Path, edit: Callable[[], object]) -> subprocess.Comp
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Path:
-    project = copy_project(tmp_path / "project")
-    assert tipkg("build", cwd=project).returncode == 0
-    return project
+def fresh(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built project (its dist/ included) that a test may break."""
+    return Path(shutil.copytree(built, tmp_path / "project"))
 
 
 def test_malformed_turtle(fresh: Path) -> None:
@@ -177,3 +200,41 @@ def test_validate_reports_violations_with_labels(fresh: Path) -> None:
     assert result.returncode == 1
     assert "Sixth Meeting of National Authorities" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_serve_takes_typed_options_and_the_base_iri_before_the_command(built: Path) -> None:
+    """`tipkg --base-iri URL serve --federation --max-rows N` really serves under URL with
+    federation on and N rows (the flag used to fail with "requires an argument")."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    args = ["--base-iri", url, "serve", "--port", str(port), "--federation", "--max-rows", "7"]
+    process = subprocess.Popen(
+        [TIPKG, *args, "--max-concurrent-queries", "1"],
+        cwd=built,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+            try:
+                answer = httpx.get(url + "sparql", headers={"Accept": "text/turtle"})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "tipkg serve did not start"
+                time.sleep(0.2)
+        rows = httpx.get(url + "sparql", params={"query": "SELECT * { ?s ?p ?o }"}).json()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    description = rdflib.Graph().parse(data=answer.text, format="turtle")
+    service = rdflib.URIRef(url + "sparql")
+    assert (service, sd.feature, sd.BasicFederatedQuery) in description
+    assert "return at most 7 rows" in str(description.value(service, RDFS.comment))
+    assert (None, RDF.type, sd.Dataset) in description
+    assert len(rows["results"]["bindings"]) == 7
+    assert any(row["s"]["value"].startswith(url) for row in rows["results"]["bindings"])

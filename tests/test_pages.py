@@ -1,4 +1,4 @@
-"""The linked-data and HTML side of the server, against the real running server.
+"""The linked-data and HTML side of the server, driven in-process (see ``conftest.site``).
 
 Every minted IRI answers 303 to a document chosen by Accept; the documents come in HTML,
 Turtle, JSON-LD, N-Triples and RDF/XML with validators and 304s; pages name things by label,
@@ -20,7 +20,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from conftest import RunningServer, running_server
+from conftest import InProcessSite, in_process
 from rdflib.namespace import OWL, RDF, RDFS
 
 from tipkg import publish
@@ -119,9 +119,8 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def http(server: RunningServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
+def http(site: InProcessSite) -> httpx.Client:
+    return site.client
 
 
 def get_page(http: httpx.Client, path: str) -> Page:
@@ -131,14 +130,14 @@ def get_page(http: httpx.Client, path: str) -> Page:
     return Page(response.text)
 
 
-def manifest(server: RunningServer) -> dict:
-    return json.loads((server.dist_dir / "manifest.json").read_text(encoding="utf-8"))
+def manifest(site: InProcessSite) -> dict:
+    return json.loads((site.dist_dir / "manifest.json").read_text(encoding="utf-8"))
 
 
-def served_quads(server: RunningServer) -> list[ox.Quad]:
+def served_quads(site: InProcessSite) -> list[ox.Quad]:
     """The build's quads, the canonical base replaced by the server's, as the server has them."""
-    canonical = manifest(server)["base_iri"]
-    text = (server.dist_dir / "tipkg.nq").read_text(encoding="utf-8").replace(canonical, server.url)
+    canonical = manifest(site)["base_iri"]
+    text = (site.dist_dir / "tipkg.nq").read_text(encoding="utf-8").replace(canonical, site.url)
     return list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS))
 
 
@@ -203,7 +202,7 @@ def test_unknown_format_parameter_is_400_and_unacceptable_accept_is_406(http: ht
 
 @pytest.mark.parametrize("suffix", list(SUFFIX_MEDIA_TYPES))
 def test_every_document_format_answers_200_with_validators(
-    http: httpx.Client, server: RunningServer, suffix: str
+    http: httpx.Client, site: InProcessSite, suffix: str
 ) -> None:
     path = f"/{MEETING}.{suffix}"
     response = http.get(path)
@@ -215,13 +214,13 @@ def test_every_document_format_answers_200_with_validators(
     assert response.headers["last-modified"]
     if suffix == "html":
         return
-    graph = parse_rdf(response.content, suffix, server.url)
-    meeting = rdflib.URIRef(server.url + MEETING)
+    graph = parse_rdf(response.content, suffix, site.url)
+    meeting = rdflib.URIRef(site.url + MEETING)
     start = rdflib.Literal("2021-05-06", datatype=rdflib.XSD.date)
     assert (meeting, SCHEMA.startDate, start) in graph
     # incoming links are part of the description, Pubby style
-    statement = rdflib.URIRef(server.url + "id/statement/may-2021-renewed-commitment")
-    assert (statement, rdflib.URIRef(server.url + "ontology#statedAt"), meeting) in graph
+    statement = rdflib.URIRef(site.url + "id/statement/may-2021-renewed-commitment")
+    assert (statement, rdflib.URIRef(site.url + "ontology#statedAt"), meeting) in graph
 
 
 def test_documents_revalidate_with_304(http: httpx.Client) -> None:
@@ -243,15 +242,15 @@ def test_representations_of_one_resource_have_different_etags(http: httpx.Client
     assert len(etags) == len(SUFFIX_MEDIA_TYPES)
 
 
-def test_every_minted_iri_dereferences(http: httpx.Client, server: RunningServer) -> None:
+def test_every_minted_iri_dereferences(http: httpx.Client, site: InProcessSite) -> None:
     """Every IRI under the base that the build describes (or names a graph) answers with a
     description that contains it: slash IRIs by their own document, hash IRIs by theirs."""
     minted: set[str] = set()
-    for quad in served_quads(server):
+    for quad in served_quads(site):
         for term in (quad.subject, quad.graph_name):
-            if isinstance(term, ox.NamedNode) and term.value.startswith(server.url):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(site.url):
                 minted.add(term.value)
-    kinds = {iri[len(server.url) :].split("/", 1)[0].split("#", 1)[0] for iri in minted}
+    kinds = {iri[len(site.url) :].split("/", 1)[0].split("#", 1)[0] for iri in minted}
     assert {"id", "ontology", "graph", "dataset"} <= kinds
     documents: dict[str, rdflib.Graph] = {}
     for iri in sorted(minted):
@@ -262,7 +261,7 @@ def test_every_minted_iri_dereferences(http: httpx.Client, server: RunningServer
             assert response.headers["location"].endswith(".ttl")
             body = http.get(response.headers["location"])
             assert body.status_code == 200, iri
-            documents[document_iri] = parse_rdf(body.content, "ttl", server.url)
+            documents[document_iri] = parse_rdf(body.content, "ttl", site.url)
         node = rdflib.URIRef(iri)
         graph = documents[document_iri]
         assert (node, None, None) in graph or (None, None, node) in graph, iri
@@ -283,11 +282,30 @@ def test_unknown_iris_are_404_with_a_helpful_page(http: httpx.Client) -> None:
     assert http.get(f"/{MEETING}.docx").status_code == 404
 
 
+def test_every_error_is_one_line_of_text_or_a_page_for_a_browser(http: httpx.Client) -> None:
+    """One renderer for every error: ours, and Starlette's own 404 and 405, in our words."""
+    plain = http.get(MEETING, params={"format": "docx"})
+    assert plain.status_code == 400
+    assert plain.headers["content-type"] == "text/plain; charset=utf-8"
+    assert plain.text == "unknown format 'docx'; use one of: html, ttl, jsonld, nt, rdf\n"
+    page = http.get(MEETING, params={"format": "docx"}, headers={"Accept": "text/html"})
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Bad Request unknown format 'docx'" in Page(page.text).text
+    wrong_method = http.post("/download/tipkg.ttl")
+    assert wrong_method.status_code == 405
+    assert wrong_method.text == "Method Not Allowed\n"
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    missing = http.get("/static/missing.css", headers={"Accept": "text/html"})
+    assert missing.status_code == 404
+    assert "Nothing is known about this address" in Page(missing.text).text
+
+
 # ------------------------------------------------------------------ resource pages
 
 
 def test_resource_page_names_things_by_label_and_links_them(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
     page = get_page(http, f"/{MEETING}")
     assert "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)" in page.text
@@ -355,10 +373,10 @@ def test_external_links_go_out_named_by_their_dataset(http: httpx.Client) -> Non
     assert "Wikidata" in page.text and "DBpedia" in page.text and "GeoNames" in page.text
 
 
-def test_resource_page_embeds_schema_org_json_ld(http: httpx.Client, server: RunningServer) -> None:
+def test_resource_page_embeds_schema_org_json_ld(http: httpx.Client, site: InProcessSite) -> None:
     page = get_page(http, f"/{MEETING}")
     (node,) = page.json_ld()
-    assert node["@id"] == server.url + MEETING
+    assert node["@id"] == site.url + MEETING
     assert "Event" in node["@type"]
     assert node["startDate"] == "2021-05-06"
     assert node["name"].startswith("First annual regional")
@@ -367,17 +385,17 @@ def test_resource_page_embeds_schema_org_json_ld(http: httpx.Client, server: Run
 
 
 def test_document_page_shows_the_full_text_with_anchors(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
-    entry = manifest(server)["documents"][0]
+    entry = manifest(site)["documents"][0]
     page = get_page(http, f"/id/document/{entry['slug']}")
     assert entry["title"] in page.text
     assert {f"sentence-{n}" for n in range(1, entry["sentences"] + 1)} <= page.ids
     # every quoted phrase (a hash IRI in the document) has its anchor in the text
-    document = entry["iri"].replace(manifest(server)["base_iri"], server.url)
+    document = entry["iri"].replace(manifest(site)["base_iri"], site.url)
     phrases = {
         quad.subject.value.split("#", 1)[1]
-        for quad in served_quads(server)
+        for quad in served_quads(site)
         if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(document + "#")
     }
     assert phrases and phrases <= page.ids
@@ -392,10 +410,10 @@ def test_sentence_page_lists_the_facts_drawn_from_it(http: httpx.Client) -> None
 
 
 def test_named_graph_page_tells_its_size_and_offers_its_triples(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
-    graph = next(g for g in manifest(server)["graphs"] if g["kind"] == "linkset")
-    path = graph["iri"].replace(manifest(server)["base_iri"], "/")
+    graph = next(g for g in manifest(site)["graphs"] if g["kind"] == "linkset")
+    path = graph["iri"].replace(manifest(site)["base_iri"], "/")
     page = get_page(http, path)
     assert f"{graph['triples']:,}" in page.text
     query_link = next(link for link in page.links if link["text"] == "Show its triples")
@@ -408,10 +426,10 @@ def test_named_graph_page_tells_its_size_and_offers_its_triples(
 
 
 def test_ontology_page_documents_every_class_and_property_with_an_anchor(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
-    ontology = rdflib.Graph().parse(server.dist_dir / "ontology.ttl")
-    namespace = manifest(server)["base_iri"] + "ontology#"
+    ontology = rdflib.Graph().parse(site.dist_dir / "ontology.ttl")
+    namespace = manifest(site)["base_iri"] + "ontology#"
     terms = {
         str(term)[len(namespace) :]
         for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
@@ -431,15 +449,15 @@ def test_ontology_page_documents_every_class_and_property_with_an_anchor(
 
 
 def test_ontology_negotiates_turtle_at_the_same_iri(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
     response = http.get("/ontology", headers={"Accept": "text/turtle"}, follow_redirects=True)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/turtle")
     served = rdflib.Graph().parse(data=response.text, format="turtle")
-    canonical = manifest(server)["base_iri"]
+    canonical = manifest(site)["base_iri"]
     published = rdflib.Graph().parse(
-        data=(server.dist_dir / "ontology.ttl").read_text().replace(canonical, server.url),
+        data=(site.dist_dir / "ontology.ttl").read_text().replace(canonical, site.url),
         format="turtle",
     )
     assert set(published) <= set(served)
@@ -448,34 +466,34 @@ def test_ontology_negotiates_turtle_at_the_same_iri(
 # ------------------------------------------------------------------ the landing page
 
 
-def test_landing_page_says_what_the_dataset_is(http: httpx.Client, server: RunningServer) -> None:
+def test_landing_page_says_what_the_dataset_is(http: httpx.Client, site: InProcessSite) -> None:
     page = get_page(http, "/")
-    dataset = rdflib.Graph().parse(server.dist_dir / "void.ttl")
-    dataset_iri = rdflib.URIRef(manifest(server)["base_iri"] + "dataset")
+    dataset = rdflib.Graph().parse(site.dist_dir / "void.ttl")
+    dataset_iri = rdflib.URIRef(manifest(site)["base_iri"] + "dataset")
     assert str(dataset.value(dataset_iri, rdflib.DCTERMS.title)) in page.text
     assert str(dataset.value(dataset_iri, rdflib.DCTERMS.description)) in page.text
-    assert f"{manifest(server)['triples']:,} statements" in page.text
+    assert f"{manifest(site)['triples']:,} statements" in page.text
     assert page.link_texts_to("https://creativecommons.org/licenses/by/4.0/")
     assert page.link_texts_to("/.well-known/void")
     # counts per class of the ontology, with the things listed
     assert re.search(r"Meeting\s+2\b", page.text)
     assert page.link_texts_to(f"/{MEETING}.html")
-    for document in manifest(server)["documents"]:
+    for document in manifest(site)["documents"]:
         assert page.link_texts_to(f"/id/document/{document['slug']}.html") == [document["title"]]
 
 
 def test_landing_page_runs_every_example_query_with_one_click(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
-    examples = manifest(server)["queries"]
+    examples = manifest(site)["queries"]
     assert examples
     page = get_page(http, "/")
     run_links = [link["href"] for link in page.links if link["text"] == "Run this query"]
     assert len(run_links) == len(examples)
-    canonical = manifest(server)["base_iri"]
+    canonical = manifest(site)["base_iri"]
     for entry, href in zip(examples, run_links, strict=True):
         query = parse_qs(urlsplit(href).query)["query"][0]
-        expected = (server.dist_dir / entry["file"]).read_text().replace(canonical, server.url)
+        expected = (site.dist_dir / entry["file"]).read_text().replace(canonical, site.url)
         assert query == expected
         editor = http.get(href, headers={"Accept": "text/html"})
         assert editor.status_code == 200, entry["name"]
@@ -485,10 +503,10 @@ def test_landing_page_runs_every_example_query_with_one_click(
 
 
 def test_landing_page_lists_every_download_with_size_and_sha256(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
     page = get_page(http, "/")
-    for entry in manifest(server)["files"]:
+    for entry in manifest(site)["files"]:
         href = f"/download/{entry['name']}"
         assert page.link_texts_to(href), entry["name"]
         assert entry["sha256"] in page.text
@@ -503,16 +521,14 @@ def test_landing_page_lists_every_download_with_size_and_sha256(
         assert hashlib.sha256(body).hexdigest() == entry["sha256"]
 
 
-def test_landing_page_embeds_a_schema_org_dataset(
-    http: httpx.Client, server: RunningServer
-) -> None:
+def test_landing_page_embeds_a_schema_org_dataset(http: httpx.Client, site: InProcessSite) -> None:
     (dataset,) = get_page(http, "/").json_ld()
     assert dataset["@type"] == "Dataset"
     assert dataset["license"] == "https://creativecommons.org/licenses/by/4.0/"
-    files = {entry["name"]: entry for entry in manifest(server)["files"]}
+    files = {entry["name"]: entry for entry in manifest(site)["files"]}
     assert {d["name"] for d in dataset["distribution"]} == set(files)
     for distribution in dataset["distribution"]:
-        assert distribution["contentUrl"] == f"{server.url}download/{distribution['name']}"
+        assert distribution["contentUrl"] == f"{site.url}download/{distribution['name']}"
         assert distribution["sha256"] == files[distribution["name"]]["sha256"]
 
 
@@ -530,7 +546,7 @@ def test_well_known_void_is_negotiable(http: httpx.Client) -> None:
 
 
 def test_sparql_editor_for_browsers_has_a_plain_form(
-    http: httpx.Client, server: RunningServer
+    http: httpx.Client, site: InProcessSite
 ) -> None:
     page = get_page(http, "/sparql")
     forms = [attrs for tag, attrs in page.elements if tag == "form"]
@@ -542,7 +558,7 @@ def test_sparql_editor_for_browsers_has_a_plain_form(
         {"id": "query-text", "name": "query", "rows": "14", "spellcheck": "false"},
     ) in page.elements
     assert len([link for link in page.links if "example-link" in link.get("class", "")]) == len(
-        manifest(server)["queries"]
+        manifest(site)["queries"]
     )
     # machines asking the same URL still get the service description
     described = http.get("/sparql", headers={"Accept": "text/turtle"})
@@ -588,8 +604,8 @@ MARKUP = """<script>alert(1)</script>"><img src=x onerror=alert(2)></script><!--
 
 
 @pytest.fixture(scope="module")
-def edited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server over a build whose meeting name and editorial note carry markup, and whose
+def edited_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessSite]:
+    """The app over a build whose meeting name and editorial note carry markup, and whose
     meeting has a blank node (the curated data has none)."""
     project = copy_project(tmp_path_factory.mktemp("edited") / "project")
     facts = report_dir(project) / "facts.ttl"
@@ -612,15 +628,15 @@ def edited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     dist = project / "dist"
     loaded = load_project(project)
     publish.write(assemble(loaded, Settings.load(environ={})), loaded, dist)
-    with running_server(dist) as running:
-        yield running
+    with in_process(dist) as driven:
+        yield driven
 
 
 @pytest.mark.parametrize(
     "path", [f"/{MEETING}.html", "/id/statement/tipcom-2021-going-forward.html", "/"]
 )
-def test_markup_in_literals_is_inert(edited_server: RunningServer, path: str) -> None:
-    response = httpx.get(edited_server.url + path.lstrip("/"), timeout=30)
+def test_markup_in_literals_is_inert(edited_site: InProcessSite, path: str) -> None:
+    response = edited_site.client.get(path)
     assert response.status_code == 200
     html = response.text
     assert "<script>alert" not in html
@@ -639,29 +655,28 @@ def test_markup_in_literals_is_inert(edited_server: RunningServer, path: str) ->
         assert node["name"] == MARKUP
 
 
-def test_blank_nodes_are_folded_into_the_description(edited_server: RunningServer) -> None:
-    page = Page(httpx.get(f"{edited_server.url}{MEETING}.html", timeout=30).text)
+def test_blank_nodes_are_folded_into_the_description(edited_site: InProcessSite) -> None:
+    page = Page(edited_site.client.get(f"/{MEETING}.html").text)
     nested = [
         attrs for tag, attrs in page.elements if tag == "div" and attrs.get("class") == "nested"
     ]
     assert len(nested) == 2  # the place, and the address inside it
     assert "A nested place" in page.text and "BS" in page.text
-    turtle = httpx.get(f"{edited_server.url}{MEETING}.ttl", timeout=30)
-    graph = parse_rdf(turtle.content, "ttl", edited_server.url)
-    place = graph.value(rdflib.URIRef(edited_server.url + MEETING), SCHEMA.location)
+    turtle = edited_site.client.get(f"/{MEETING}.ttl")
+    graph = parse_rdf(turtle.content, "ttl", edited_site.url)
+    place = graph.value(rdflib.URIRef(edited_site.url + MEETING), SCHEMA.location)
     assert isinstance(place, rdflib.BNode)
     address = graph.value(place, SCHEMA.address)
     assert graph.value(address, SCHEMA.addressCountry) == rdflib.Literal("BS")
 
 
-def test_markup_in_literals_is_inert_in_the_editor(edited_server: RunningServer) -> None:
-    response = httpx.get(
-        edited_server.url + "sparql",
+def test_markup_in_literals_is_inert_in_the_editor(edited_site: InProcessSite) -> None:
+    response = edited_site.client.get(
+        "/sparql",
         params={
-            "query": f"SELECT ?name WHERE {{ <{edited_server.url}{MEETING}> schema:name ?name }}"
+            "query": f"SELECT ?name WHERE {{ <{edited_site.url}{MEETING}> schema:name ?name }}"
         },
         headers={"Accept": "text/html"},
-        timeout=30,
     )
     assert response.status_code == 200
     page = Page(response.text)

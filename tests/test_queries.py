@@ -624,8 +624,18 @@ def test_every_query_has_an_expected_answer() -> None:
     assert sorted(EXPECTED) == QUERY_NAMES
 
 
-def test_there_are_at_least_fourteen_queries() -> None:
-    assert len(QUERY_NAMES) >= 14
+def test_at_least_fourteen_queries_each_ask_their_own_question(
+    query_files: list[QueryFile], oxigraph_store: ox.Store
+) -> None:
+    """No query is a copy of another: each has its own title, question and answer."""
+    assert len(query_files) >= 14
+    assert len({query_file.title for query_file in query_files}) == len(query_files)
+    assert len({query_file.question for query_file in query_files}) == len(query_files)
+    answers = {
+        repr(compact_answer(run_oxigraph(oxigraph_store, query_file.text, BASE)))
+        for query_file in query_files
+    }
+    assert len(answers) == len(query_files)
 
 
 @pytest.mark.parametrize("name", QUERY_NAMES)

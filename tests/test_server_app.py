@@ -1,5 +1,6 @@
-"""The app around the endpoint: the build's files, VoID, HTTP caching, CORS, gzip, reloading
-a rebuilt dist/, and refusing a missing or half-written one."""
+"""The app around the endpoint: the build's files, VoID, HTTP caching, CORS and gzip (driven
+in-process), reloading a rebuilt dist/ (on the real server), and refusing a missing or
+half-written build."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from conftest import SERVER_LIMITS, RunningServer, running_server
+from conftest import SERVER_LIMITS, InProcessSite, running_server
 from rdflib.namespace import DCAT, RDF, VOID
 
 from tipkg.errors import InputError
@@ -29,85 +30,87 @@ def manifest_of(dist_dir: Path) -> dict:
 # ------------------------------------------------------------------ downloads
 
 
-def test_every_file_of_the_build_downloads_byte_for_byte(server: RunningServer) -> None:
-    with httpx.Client(base_url=server.url) as client:
-        for entry in manifest_of(server.dist_dir)["files"]:
-            answer = client.get(f"/download/{entry['name']}")
-            assert answer.status_code == 200, entry["name"]
-            assert answer.headers["content-type"].split(";")[0] == entry["media_type"]
-            assert hashlib.sha256(answer.content).hexdigest() == entry["sha256"]
-            assert answer.headers["etag"] == f'W/"{entry["sha256"]}"'
-        sums = client.get("/download/SHA256SUMS")
-        assert sums.text == (server.dist_dir / "SHA256SUMS").read_text()
-        assert client.get("/download/secret.txt").status_code == 404
+def test_every_file_of_the_build_downloads_byte_for_byte(site: InProcessSite) -> None:
+    client = site.client
+    for entry in manifest_of(site.dist_dir)["files"]:
+        answer = client.get(f"/download/{entry['name']}")
+        assert answer.status_code == 200, entry["name"]
+        assert answer.headers["content-type"].split(";")[0] == entry["media_type"]
+        assert hashlib.sha256(answer.content).hexdigest() == entry["sha256"]
+        assert answer.headers["etag"] == f'W/"{entry["sha256"]}"'
+    sums = client.get("/download/SHA256SUMS")
+    assert sums.text == (site.dist_dir / "SHA256SUMS").read_text()
+    assert client.get("/download/secret.txt").status_code == 404
 
 
-def test_downloads_revalidate_with_304(server: RunningServer) -> None:
-    url = server.url + "download/tipkg.ttl"
-    first = httpx.get(url)
-    assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
-    since = httpx.get(url, headers={"If-Modified-Since": first.headers["last-modified"]})
+def test_downloads_revalidate_with_304(site: InProcessSite) -> None:
+    url = site.url + "download/tipkg.ttl"
+    first = site.client.get(url)
+    assert site.client.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    since = site.client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]})
     assert since.status_code == 304
-    assert httpx.get(url, headers={"If-None-Match": 'W/"other"'}).status_code == 200
+    assert site.client.get(url, headers={"If-None-Match": 'W/"other"'}).status_code == 200
 
 
-def test_large_responses_are_gzipped_and_small_ones_are_not(server: RunningServer) -> None:
-    large = httpx.get(server.url + "download/tipkg.nt", headers={"Accept-Encoding": "gzip"})
+def test_large_responses_are_gzipped_and_small_ones_are_not(site: InProcessSite) -> None:
+    large = site.client.get(site.url + "download/tipkg.nt", headers={"Accept-Encoding": "gzip"})
     assert large.headers["content-encoding"] == "gzip"
-    assert large.content == (server.dist_dir / "tipkg.nt").read_bytes()  # httpx unzipped it
+    assert large.content == (site.dist_dir / "tipkg.nt").read_bytes()  # httpx unzipped it
     assert "accept-encoding" in large.headers["vary"].lower()
-    small = httpx.get(
-        server.sparql, params={"query": "ASK {}"}, headers={"Accept-Encoding": "gzip"}
+    small = site.client.get(
+        site.sparql, params={"query": "ASK {}"}, headers={"Accept-Encoding": "gzip"}
     )
-    assert int(small.headers["content-length"]) < server.settings.gzip_min_bytes
+    assert int(small.headers["content-length"]) < site.settings.gzip_min_bytes
     assert "content-encoding" not in small.headers
     # A file that is gzip already is sent as it is, not compressed again.
-    packed = httpx.get(server.url + "download/tipkg.nt.gz", headers={"Accept-Encoding": "gzip"})
+    packed = site.client.get(site.url + "download/tipkg.nt.gz", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in packed.headers
-    assert gzip.decompress(packed.content) == (server.dist_dir / "tipkg.nt").read_bytes()
+    assert gzip.decompress(packed.content) == (site.dist_dir / "tipkg.nt").read_bytes()
 
 
 # ------------------------------------------------------------------ VoID
 
 
-def test_well_known_void_sends_browsers_to_the_dataset_page(server: RunningServer) -> None:
-    answer = httpx.get(server.url + ".well-known/void", headers={"Accept": "text/html,*/*;q=0.8"})
+def test_well_known_void_sends_browsers_to_the_dataset_page(site: InProcessSite) -> None:
+    answer = site.client.get(
+        site.url + ".well-known/void", headers={"Accept": "text/html,*/*;q=0.8"}
+    )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/dataset"
-    page = httpx.get(
-        server.url + ".well-known/void", headers={"Accept": "text/html"}, follow_redirects=True
+    page = site.client.get(
+        site.url + ".well-known/void", headers={"Accept": "text/html"}, follow_redirects=True
     )
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "tipkg: regional cooperation against trafficking in persons" in page.text
 
 
-def test_well_known_void_describes_the_dataset_and_its_dumps(server: RunningServer) -> None:
-    answer = httpx.get(server.url + ".well-known/void", headers={"Accept": "text/turtle"})
+def test_well_known_void_describes_the_dataset_and_its_dumps(site: InProcessSite) -> None:
+    answer = site.client.get(site.url + ".well-known/void", headers={"Accept": "text/turtle"})
     assert answer.status_code == 200
     assert "accept" in answer.headers["vary"].lower()
     void = rdflib.Graph().parse(data=answer.text, format="turtle")
-    dataset = rdflib.URIRef(server.url + "dataset")
+    dataset = rdflib.URIRef(site.url + "dataset")
     assert (dataset, RDF.type, VOID.Dataset) in void
-    assert (dataset, VOID.sparqlEndpoint, rdflib.URIRef(server.sparql)) in void
+    assert (dataset, VOID.sparqlEndpoint, rdflib.URIRef(site.sparql)) in void
     downloads = sorted(str(url) for url in void.objects(None, DCAT.downloadURL))
-    assert downloads and all(url.startswith(server.url + "download/") for url in downloads)
+    assert downloads and all(url.startswith(site.url + "download/") for url in downloads)
     for url in downloads:  # every distribution the description names can be fetched here
-        assert httpx.head(url).status_code == 200, url
+        assert site.client.head(url).status_code == 200, url
 
-    as_jsonld = httpx.get(
-        server.url + ".well-known/void", headers={"Accept": "application/ld+json"}
+    as_jsonld = site.client.get(
+        site.url + ".well-known/void", headers={"Accept": "application/ld+json"}
     )
     assert len(rdflib.Graph().parse(data=as_jsonld.text, format="json-ld")) == len(void)
-    refused = httpx.get(server.url + ".well-known/void", headers={"Accept": "image/png"})
+    refused = site.client.get(site.url + ".well-known/void", headers={"Accept": "image/png"})
     assert refused.status_code == 406
 
 
 # ------------------------------------------------------------------ CORS
 
 
-def test_cors_preflight_allows_any_origin_to_post_queries(server: RunningServer) -> None:
-    answer = httpx.options(
-        server.sparql,
+def test_cors_preflight_allows_any_origin_to_post_queries(site: InProcessSite) -> None:
+    answer = site.client.options(
+        site.sparql,
         headers={
             "Origin": "https://example.org",
             "Access-Control-Request-Method": "POST",
@@ -118,28 +121,28 @@ def test_cors_preflight_allows_any_origin_to_post_queries(server: RunningServer)
     assert answer.headers["access-control-allow-origin"] == "*"
     assert "POST" in answer.headers["access-control-allow-methods"]
     assert "content-type" in answer.headers["access-control-allow-headers"].lower()
-    simple = httpx.get(server.url + "download/SHA256SUMS", headers={"Origin": "https://x.org"})
+    simple = site.client.get(site.url + "download/SHA256SUMS", headers={"Origin": "https://x.org"})
     assert simple.headers["access-control-allow-origin"] == "*"
 
 
 # ------------------------------------------------------------------ example queries
 
 
-def test_every_example_query_runs_on_the_rebased_server(server: RunningServer) -> None:
+def test_every_example_query_runs_on_the_rebased_server(site: InProcessSite) -> None:
     """The examples are written against the canonical base; served, they are rebased with
     the data, so each gives the same number of rows as on the build itself."""
-    served = load_published(server.dist_dir, server.settings)
-    canonical = load_published(server.dist_dir, Settings.load(environ={}))
+    served = load_published(site.dist_dir, site.settings)
+    canonical = load_published(site.dist_dir, Settings.load(environ={}))
     assert served.queries.keys() == canonical.queries.keys()
-    assert len(served.queries) == len(manifest_of(server.dist_dir)["queries"]) > 0
+    assert len(served.queries) == len(manifest_of(site.dist_dir)["queries"]) > 0
     for name, example in served.queries.items():
         assert canonical.base_iri not in example.text, name
         assert example.title and example.question, name
         result = canonical.store.query(
             canonical.queries[name].text, use_default_graph_as_union=True
         )
-        answer = httpx.get(
-            server.sparql,
+        answer = site.client.get(
+            site.sparql,
             params={"query": example.text},
             headers={"Accept": "text/tab-separated-values, application/n-triples"},
         )
@@ -153,7 +156,7 @@ def test_every_example_query_runs_on_the_rebased_server(server: RunningServer) -
             len(lines) - 1 if answer.headers["content-type"].startswith("text/tab") else len(lines)
         )
         assert expected > 0, name
-        assert got == min(expected, server.settings.max_rows), name
+        assert got == min(expected, site.settings.max_rows), name
 
 
 # ------------------------------------------------------------------ the build, loaded and reloaded
@@ -213,7 +216,13 @@ def test_a_rebuilt_dist_is_served_without_a_restart(dist_dir: Path, tmp_path: Pa
         ),
         (
             lambda d: (d / "manifest.json").write_text('{"base_iri": "x"}'),
-            "manifest lacks version, modified, files",
+            "manifest lacks version, modified, triples, graphs, files",
+        ),
+        (
+            lambda d: (d / "manifest.json").write_text(
+                (d / "manifest.json").read_text().replace('"triples": ', '"triples": "x", "_": ', 1)
+            ),
+            'manifest.triples is "x", not int',
         ),
     ],
 )

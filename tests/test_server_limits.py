@@ -21,7 +21,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import RunningServer
 
-from tipkg.server.sparql import TRUNCATED_HEADER
+from tipkg.server.protocol import TRUNCATED_HEADER
 
 # A cross join of every triple with every triple with every triple: about 1.8e9 rows here.
 CUBED = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -215,6 +215,9 @@ def test_the_word_service_elsewhere_is_not_a_service_call(server: RunningServer)
     query = 'SELECT ?x WHERE { BIND("customer service" AS ?x) } # not a SERVICE call'
     answer = httpx.get(server.sparql, params={"query": query})
     assert answer.status_code == 200, answer.text
+    assert answer.json()["results"]["bindings"] == [
+        {"x": {"type": "literal", "value": "customer service"}}
+    ]
 
 
 def test_service_reaches_only_allowed_endpoints(

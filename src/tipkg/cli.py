@@ -10,28 +10,58 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tipkg.errors import TipkgError
-from tipkg.settings import SETTINGS, Settings
+from tipkg.settings import SETTINGS, SETTINGS_BY_NAME, Setting, Settings
 
 if TYPE_CHECKING:
     from tipkg.graph import KnowledgeGraph
     from tipkg.project import Project
 
-EXPORT_FORMATS = ("ttl", "jsonld", "nt", "nq", "trig")
+
+class LazyChoice(click.Choice):
+    """A choice among names a stage declares, read when first needed: the stages import the
+    RDF stack, which ``tipkg --help`` must not load just to list them."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self.case_sensitive = True
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self._load())
+
+
+def _dump_names() -> Iterable[str]:
+    from tipkg.dist import DUMP_FORMATS
+
+    return DUMP_FORMATS
+
+
+def _query_output_names() -> Iterable[str]:
+    from tipkg.query import FORMATS
+
+    return FORMATS
+
+
+# Settings every command uses, given before the command (`tipkg --base-iri URL build`);
+# the others belong to `tipkg serve`.
+GROUP_SETTINGS = ("base_iri",)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
     """What every command needs: the project directory and resolved settings."""
 
-    def __init__(self, project_dir: Path, settings: Settings):
+    def __init__(self, project_dir: Path, overrides: dict[str, Any]):
         self.project_dir = project_dir
-        self.settings = settings
+        self.overrides = overrides
+        self.settings = Settings.load(overrides)
 
     def project(self) -> Project:
         from tipkg.project import load_project
@@ -42,6 +72,48 @@ class Context:
         from tipkg.graph import assemble
 
         return assemble(project, self.settings)
+
+
+class SettingType(click.ParamType):
+    """Reads an option's text as the setting reads it from the environment, so both agree."""
+
+    def __init__(self, declared: Setting):
+        self.declared = declared
+        self.name = "list" if declared.kind is tuple else "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.declared.parse(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def setting_option(declared: Setting) -> Callable[[F], F]:
+    """The option of one setting, typed by its default: a boolean is a flag pair
+    (``--federation/--no-federation``), numbers are INTEGER or FLOAT, a tuple is a comma list.
+    Unset options are ``None``, so only what was given overrides the environment."""
+    help_text = f"{declared.description} [default: {declared.default!r}; env {declared.env_var}]"
+    if declared.kind is bool:
+        flags = f"{declared.option}/--no-{declared.option.removeprefix('--')}"
+        return click.option(flags, declared.name, default=None, help=help_text)
+    kinds: dict[type, click.ParamType] = {int: click.INT, float: click.FLOAT}
+    option_type = kinds.get(declared.kind) or SettingType(declared)
+    return click.option(
+        declared.option, declared.name, type=option_type, default=None, help=help_text
+    )
+
+
+def setting_options(names: Iterable[str]) -> Callable[[F], F]:
+    """One option per named setting, in the registry's order."""
+
+    def decorate(command: F) -> F:
+        for declared in reversed([s for s in SETTINGS if s.name in set(names)]):
+            command = setting_option(declared)(command)
+        return command
+
+    return decorate
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,11 +139,11 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="Project directory holding ontology/, shapes/, data/ and queries/.",
 )
-@click.option("--base-iri", default=None, help="Base IRI of minted resources [env TIPKG_BASE_IRI].")
+@setting_options(GROUP_SETTINGS)
 @click.version_option(package_name="tipkg")
 @click.pass_context
 @reports_errors
-def main(ctx: click.Context, project_dir: Path, base_iri: str | None) -> None:
+def main(ctx: click.Context, project_dir: Path, **overrides: Any) -> None:
     """Build, check, query and publish the trafficking-in-persons knowledge graph.
 
     \b
@@ -80,7 +152,13 @@ def main(ctx: click.Context, project_dir: Path, base_iri: str | None) -> None:
       tipkg query meetings-attended-by-saint-lucia
       tipkg serve                 # http://127.0.0.1:8080/
     """
-    ctx.obj = Context(project_dir, Settings.load({"base_iri": base_iri}))
+    ctx.obj = Context(project_dir, overrides)
+
+
+def command(function: Callable[..., None]) -> click.Command:
+    """A ``tipkg`` subcommand: it is handed the :class:`Context`, and a user error becomes one
+    line and an exit status (see :func:`reports_errors`)."""
+    return main.command()(click.pass_obj(reports_errors(function)))
 
 
 def _validated(context: Context) -> tuple[Project, KnowledgeGraph]:
@@ -92,15 +170,13 @@ def _validated(context: Context) -> tuple[Project, KnowledgeGraph]:
     return project, kg
 
 
-@main.command()
+@command
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Output directory [default: PROJECT/dist].",
 )
-@click.pass_obj
-@reports_errors
 def build(context: Context, out: Path | None) -> None:
     """Assemble the graph, validate it, and write every dump to dist/.
 
@@ -126,12 +202,14 @@ def build(context: Context, out: Path | None) -> None:
     click.echo(f"done in {time.perf_counter() - started:.2f} s")
 
 
-@main.command()
-@click.option(
+# How validate and stats print: for a person, or for a program.
+text_or_json = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.pass_obj
-@reports_errors
+
+
+@command
+@text_or_json
 def validate(context: Context, fmt: str) -> None:
     """Check the assembled graph against the SHACL shapes in shapes/.
 
@@ -161,14 +239,10 @@ def validate(context: Context, fmt: str) -> None:
         sys.exit(1)
 
 
-@main.command()
+@command
 @click.argument("spec")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json", "ttl"]),
-    default="table",
-    show_default=True,
+    "--format", "fmt", type=LazyChoice(_query_output_names), default="table", show_default=True
 )
 @click.option(
     "--engine",
@@ -177,8 +251,6 @@ def validate(context: Context, fmt: str) -> None:
     show_default=True,
     help="Query engine.",
 )
-@click.pass_obj
-@reports_errors
 def query(context: Context, spec: str, fmt: str, engine: str) -> None:
     """Run a SPARQL query over the union of all graphs.
 
@@ -204,10 +276,8 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
     click.echo(queries.format_result(result, fmt, kg.iris.prefixes()), nl=False)
 
 
-@main.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="ttl", show_default=True
-)
+@command
+@click.option("--format", "fmt", type=LazyChoice(_dump_names), default="ttl", show_default=True)
 @click.option(
     "--output",
     "-o",
@@ -215,8 +285,6 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
     default=None,
     help="Write to this file instead of standard output.",
 )
-@click.pass_obj
-@reports_errors
 def export(context: Context, fmt: str, output: Path | None) -> None:
     """Print the validated graph in one serialisation (the same bytes as the dist/ dump).
 
@@ -236,12 +304,8 @@ def export(context: Context, fmt: str, output: Path | None) -> None:
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 
-@main.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.pass_obj
-@reports_errors
+@command
+@text_or_json
 def stats(context: Context, fmt: str) -> None:
     """Count triples per graph, entities per class and links per external dataset.
 
@@ -272,7 +336,7 @@ def stats(context: Context, fmt: str) -> None:
         click.echo(f"  {count:>6}  {target}")
 
 
-@main.command()
+@command
 @click.option(
     "--documents",
     type=click.IntRange(min=1),
@@ -293,8 +357,6 @@ def stats(context: Context, fmt: str) -> None:
     show_default=True,
     help="Plant this many known shape violations and list them in OUT/planted.json.",
 )
-@click.pass_obj
-@reports_errors
 def synth(context: Context, documents: int, out: Path, seed: int, plant_violations: int) -> None:
     """Write a synthetic project of realistic reports, for tests and benchmarks.
 
@@ -314,20 +376,7 @@ def synth(context: Context, documents: int, out: Path, seed: int, plant_violatio
     click.echo(summary.line())
 
 
-def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One CLI option per registered setting, so every limit is overridable from the CLI."""
-    for setting in reversed(SETTINGS):
-        option = "--" + setting.name.replace("_", "-")
-        command = click.option(
-            option,
-            setting.name,
-            default=None,
-            help=f"{setting.description} [default: {setting.default!r}; env {setting.env_var}]",
-        )(command)
-    return command
-
-
-@main.command()
+@command
 @click.option(
     "--dist",
     "dist_dir",
@@ -335,21 +384,17 @@ def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     help="Directory written by `tipkg build` [default: PROJECT/dist].",
 )
-@_setting_options
-@click.pass_context
-@reports_errors
-def serve(ctx: click.Context, dist_dir: Path | None, **overrides: str | None) -> None:
+@setting_options(tuple(name for name in SETTINGS_BY_NAME if name not in GROUP_SETTINGS))
+def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     """Serve dist/ read-only: SPARQL endpoint, resource pages, dumps.
 
     \b
     Example:
       tipkg serve
-      tipkg serve --base-iri http://127.0.0.1:8080/ --port 8080 --query-timeout 5
+      tipkg --base-iri http://127.0.0.1:8080/ serve --port 8080 --query-timeout 5
+      tipkg serve --federation --federation-allow https://query.wikidata.org/sparql
     """
     from tipkg.server.app import run
 
-    context: Context = ctx.obj
-    if overrides["base_iri"] is None and ctx.parent is not None:
-        overrides["base_iri"] = ctx.parent.params.get("base_iri")
-    settings = Settings.load(overrides)
+    settings = Settings.load({**context.overrides, **overrides})
     run(settings, dist_dir or context.project_dir / "dist")

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,22 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
 from tipkg import rdf_writers
+from tipkg.dist import (
+    CONTEXT_NAME,
+    DUMP_FORMATS,
+    DUMP_NAME,
+    MANIFEST_NAME,
+    ONTOLOGY_NAME,
+    QUADS_NAME,
+    QUERIES_DIR,
+    SUMS_NAME,
+    VOID_NAME,
+    Manifest,
+    PublishedFile,
+)
 from tipkg.dump_check import QUAD_FORMATS, check_dump
 from tipkg.errors import InputError
+from tipkg.formats import JSON_LD
 from tipkg.graph import KnowledgeGraph, bound_graph
 from tipkg.project import Project
 from tipkg.query import load_queries
@@ -34,44 +48,7 @@ from tipkg.terms import ToOxigraph
 from tipkg.validate import check_description, raise_for
 from tipkg.vocab import SD, SPDX, Iris
 
-DUMP_NAME = "tipkg"
-# name suffix → (media type, serialisation kind); the order is the order of the download list.
-DUMP_FORMATS: dict[str, str] = {
-    "ttl": "text/turtle",
-    "jsonld": "application/ld+json",
-    "nt": "application/n-triples",
-    "nq": "application/n-quads",
-    "trig": "application/trig",
-}
 LINK_PREDICATES = (OWL.sameAs, SKOS.exactMatch, SKOS.closeMatch)
-
-
-@dataclass
-class PublishedFile:
-    name: str
-    media_type: str
-    bytes: int
-    sha256: str
-    triples: int | None = None
-
-
-@dataclass
-class Manifest:
-    """What a build wrote; also ``dist/manifest.json``, which the server reads."""
-
-    base_iri: str
-    version: str
-    modified: str
-    triples: int
-    graphs: list[dict[str, Any]] = field(default_factory=list)
-    files: list[PublishedFile] = field(default_factory=list)
-    documents: list[dict[str, Any]] = field(default_factory=list)
-    queries: list[dict[str, str]] = field(default_factory=list)
-    classes: dict[str, int] = field(default_factory=dict)
-    links: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
 
 
 @dataclass(frozen=True)
@@ -367,20 +344,18 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
         )
     context_text = json.dumps(context, indent=2, ensure_ascii=False) + "\n"
     files.append(
-        _save(
-            staging / "context.jsonld", context_text.encode(), _media_type("context.jsonld"), None
-        )
+        _save(staging / CONTEXT_NAME, context_text.encode(), _media_type(CONTEXT_NAME), None)
     )
     ontology_bytes = rdf_writers.turtle(ontology, prefixes)
-    files.append(_save(staging / "ontology.ttl", ontology_bytes, "text/turtle", len(ontology)))
-    (staging / "queries").mkdir()
+    files.append(_save(staging / ONTOLOGY_NAME, ontology_bytes, "text/turtle", len(ontology)))
+    (staging / QUERIES_DIR).mkdir()
     queries = []
     for query_file in load_queries(project.query_files):
-        shutil.copyfile(query_file.path, staging / "queries" / query_file.path.name)
+        shutil.copyfile(query_file.path, staging / QUERIES_DIR / query_file.path.name)
         queries.append(
             {
                 "name": query_file.name,
-                "file": f"queries/{query_file.path.name}",
+                "file": f"{QUERIES_DIR}/{query_file.path.name}",
                 "title": query_file.title,
                 "question": query_file.question,
             }
@@ -395,13 +370,13 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
     )
     void = sorted_triples(description)
     void_bytes = rdf_writers.turtle(void, prefixes)
-    files.append(_save(staging / "void.ttl", void_bytes, "text/turtle", len(void)))
-    check_dump(staging / "void.ttl", "ttl", void)
+    files.append(_save(staging / VOID_NAME, void_bytes, "text/turtle", len(void)))
+    check_dump(staging / VOID_NAME, "ttl", void)
     sums = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
-    (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    (staging / SUMS_NAME).write_text(sums, encoding="utf-8")
     manifest = Manifest(
         base_iri=iris.base,
-        version=next(f.sha256 for f in files if f.name == f"{DUMP_NAME}.nq"),
+        version=next(f.sha256 for f in files if f.name == QUADS_NAME),
         modified=modified,
         triples=stats.triples,
         graphs=[
@@ -424,7 +399,7 @@ def _write_into(kg: KnowledgeGraph, project: Project, staging: Path) -> Manifest
         classes=stats.entities_per_class,
         links=stats.links_per_target,
     )
-    (staging / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    (staging / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
 
@@ -441,9 +416,9 @@ def _graph_kind(graph_iri: str, iris: Iris) -> str:
 
 
 def _media_type(name: str) -> str:
-    if name == "context.jsonld":
-        return "application/ld+json"
-    return DUMP_FORMATS[name.rsplit(".", 1)[-1]]
+    if name == CONTEXT_NAME:
+        return JSON_LD.media_type
+    return DUMP_FORMATS[name.rsplit(".", 1)[-1]].media_type
 
 
 def _gzip(data: bytes) -> bytes:

@@ -25,11 +25,13 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
 from tipkg.errors import InputError
+from tipkg.formats import SPARQL_CSV, SPARQL_JSON, TURTLE
 from tipkg.project import read_text
 from tipkg.terms import from_oxigraph
 from tipkg.vocab import prefixed_name
 
-FORMATS = ("table", "csv", "json", "ttl")
+# The CLI's output formats: an aligned text table, or SPARQL CSV, SPARQL JSON or Turtle.
+FORMATS = ("table", SPARQL_CSV.name, SPARQL_JSON.name, TURTLE.name)
 INTEGER_DATATYPES = frozenset(
     XSD[name]
     for name in (
@@ -231,13 +233,13 @@ def format_result(result: QueryResult, fmt: str, prefixes: Mapping[str, str]) ->
     """Write a result as an aligned text table, SPARQL CSV, SPARQL JSON or Turtle."""
     if fmt == "table":
         return _table(result, prefixes)
-    if fmt == "csv":
+    if fmt == SPARQL_CSV.name:
         return _csv(result)
-    if fmt == "json":
+    if fmt == SPARQL_JSON.name:
         if result.kind == "graph":
             raise InputError("json output needs a SELECT or ASK query; use ttl for CONSTRUCT")
         return json.dumps(_sparql_json(result), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "ttl":
+    if fmt == TURTLE.name:
         if result.triples is None:
             raise InputError(
                 f"ttl output needs a CONSTRUCT or DESCRIBE query; this is an {result.kind.upper()} "

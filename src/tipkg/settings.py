@@ -1,7 +1,9 @@
 """The one registry of every setting: its default, its type, and a line that says what it does.
 
-Each setting can be overridden from the environment (``TIPKG_<NAME>``) and from the CLI.
-The README lists them all; ``tests/test_settings.py`` fails when one is undocumented.
+Each setting is declared once, as a field of :class:`Settings` made by :func:`setting`: its
+default, its type (that of the default) and its description. ``SETTINGS`` is read from those
+fields; from it the environment (``TIPKG_<NAME>``) and the CLI (one typed option each) are
+derived, and ``tests/test_settings.py`` checks the README's table against it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from tipkg.errors import InputError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One declared setting."""
+    """One declared setting, as the environment, the CLI and the README see it."""
 
     name: str
     default: Any
@@ -26,6 +30,16 @@ class Setting:
     @property
     def env_var(self) -> str:
         return "TIPKG_" + self.name.upper()
+
+    @property
+    def option(self) -> str:
+        """Its command-line option (``--max-rows``)."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def kind(self) -> type:
+        """The type of its values: that of its default."""
+        return type(self.default)
 
 
 def _parse_bool(text: str) -> bool:
@@ -47,79 +61,57 @@ def _parse_base_iri(text: str) -> str:
     return text
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "base_iri",
-        "https://w3id.org/tipkg/",
-        _parse_base_iri,
-        "Base IRI every minted resource, graph and ontology term lives under.",
-    ),
-    Setting("host", "127.0.0.1", str, "Address `tipkg serve` binds to (loopback by default)."),
-    Setting("port", 8080, int, "TCP port `tipkg serve` listens on."),
-    Setting(
-        "public_url",
-        "",
-        str,
-        "URL the server is reached at, if not http://HOST:PORT/ (e.g. behind a proxy).",
-    ),
-    Setting(
-        "query_timeout",
-        10.0,
-        float,
-        "Seconds a SPARQL query may run before it is stopped and answered with 503.",
-    ),
-    Setting(
-        "max_rows",
-        10_000,
-        int,
-        "Most result rows (or triples) a query returns; more are cut and the cut is signalled.",
-    ),
-    Setting("max_query_bytes", 20_000, int, "Largest SPARQL query text accepted, in bytes."),
-    Setting("max_body_bytes", 100_000, int, "Largest HTTP request body accepted, in bytes."),
-    Setting(
-        "max_concurrent_queries",
-        4,
-        int,
-        "SPARQL queries evaluated at once (worker processes); more wait their turn.",
-    ),
-    Setting(
-        "federation", False, _parse_bool, "Allow SPARQL SERVICE calls at all (off by default)."
-    ),
-    Setting(
-        "federation_allow",
-        (),
-        _parse_list,
-        "Comma-separated endpoint URLs SERVICE may call when federation is on.",
-    ),
-    Setting("gzip_min_bytes", 1_000, int, "Responses larger than this are gzip-compressed."),
-    Setting(
-        "query_cache_bytes",
-        64 * 1024 * 1024,
-        int,
-        "Memory for cached SPARQL answers (the data is immutable per build); 0 turns it off.",
-    ),
-)
+PARSERS: dict[type, Callable[[str], Any]] = {
+    bool: _parse_bool,
+    int: int,
+    float: float,
+    str: str,
+    tuple: _parse_list,
+}
 
-SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+def setting(default: T, description: str, parse: Callable[[str], T] | None = None) -> T:
+    """A field of :class:`Settings` that is a setting; text from the environment or the CLI is
+    read with ``parse`` (by default, the parser of the default's type)."""
+    reader = parse or PARSERS[type(default)]
+    return field(default=default, metadata={"description": description, "parse": reader})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Resolved values: defaults, then environment, then explicit overrides (the CLI)."""
 
-    base_iri: str = SETTINGS_BY_NAME["base_iri"].default
-    host: str = SETTINGS_BY_NAME["host"].default
-    port: int = SETTINGS_BY_NAME["port"].default
-    public_url: str = SETTINGS_BY_NAME["public_url"].default
-    query_timeout: float = SETTINGS_BY_NAME["query_timeout"].default
-    max_rows: int = SETTINGS_BY_NAME["max_rows"].default
-    max_query_bytes: int = SETTINGS_BY_NAME["max_query_bytes"].default
-    max_body_bytes: int = SETTINGS_BY_NAME["max_body_bytes"].default
-    max_concurrent_queries: int = SETTINGS_BY_NAME["max_concurrent_queries"].default
-    federation: bool = SETTINGS_BY_NAME["federation"].default
-    federation_allow: tuple[str, ...] = field(default=SETTINGS_BY_NAME["federation_allow"].default)
-    gzip_min_bytes: int = SETTINGS_BY_NAME["gzip_min_bytes"].default
-    query_cache_bytes: int = SETTINGS_BY_NAME["query_cache_bytes"].default
+    base_iri: str = setting(
+        "https://w3id.org/tipkg/",
+        "Base IRI every minted resource, graph and ontology term lives under.",
+        _parse_base_iri,
+    )
+    host: str = setting("127.0.0.1", "Address `tipkg serve` binds to (loopback by default).")
+    port: int = setting(8080, "TCP port `tipkg serve` listens on.")
+    public_url: str = setting(
+        "", "URL the server is reached at, if not http://HOST:PORT/ (e.g. behind a proxy)."
+    )
+    query_timeout: float = setting(
+        10.0, "Seconds a SPARQL query may run before it is stopped and answered with 503."
+    )
+    max_rows: int = setting(
+        10_000,
+        "Most result rows (or triples) a query returns; more are cut and the cut is signalled.",
+    )
+    max_query_bytes: int = setting(20_000, "Largest SPARQL query text accepted, in bytes.")
+    max_body_bytes: int = setting(100_000, "Largest HTTP request body accepted, in bytes.")
+    max_concurrent_queries: int = setting(
+        4, "SPARQL queries evaluated at once (worker processes); more wait their turn."
+    )
+    federation: bool = setting(False, "Allow SPARQL SERVICE calls at all (off by default).")
+    federation_allow: tuple[str, ...] = setting(
+        (), "Comma-separated endpoint URLs SERVICE may call when federation is on."
+    )
+    gzip_min_bytes: int = setting(1_000, "Responses larger than this are gzip-compressed.")
+    query_cache_bytes: int = setting(
+        64 * 1024 * 1024,
+        "Memory for cached SPARQL answers (the data is immutable per build); 0 turns it off.",
+    )
     # Names set by the environment or an override rather than defaulted: a server must know
     # whether a base IRI was asked for, even when it equals the default.
     explicit: frozenset[str] = frozenset()
@@ -131,29 +123,32 @@ class Settings:
         """Resolve every setting; a malformed value is an ``InputError`` naming its source."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for setting in SETTINGS:
-            raw = environ.get(setting.env_var)
+        for declared in SETTINGS:
+            raw = environ.get(declared.env_var)
             if raw is not None:
-                values[setting.name] = _convert(setting, raw, source=setting.env_var)
+                values[declared.name] = _convert(declared, raw, source=declared.env_var)
         for name, value in (overrides or {}).items():
             if value is None:
                 continue
-            setting = SETTINGS_BY_NAME[name]
+            declared = SETTINGS_BY_NAME[name]
             values[name] = (
-                _convert(setting, value, source=f"--{name.replace('_', '-')}")
+                _convert(declared, value, source=declared.option)
                 if isinstance(value, str)
                 else value
             )
         return cls(**values, explicit=frozenset(values))
 
 
-def _convert(setting: Setting, raw: str, source: str) -> Any:
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["parse"], f.metadata["description"])
+    for f in fields(Settings)
+    if "description" in f.metadata
+)
+SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+def _convert(declared: Setting, raw: str, source: str) -> Any:
     try:
-        return setting.parse(raw)
+        return declared.parse(raw)
     except ValueError as error:
         raise InputError(f"{source}: {error}") from None
-
-
-assert {f.name for f in fields(Settings)} - {"explicit"} == set(SETTINGS_BY_NAME), (
-    "registry and Settings differ"
-)

@@ -1,9 +1,10 @@
 """The ASGI app: the SPARQL endpoint, the dumps, the VoID description and the pages, in one process.
 
-Every response passes through the same middleware: CORS ``*`` for GET and POST, ``Vary: Accept``
-(representations are negotiated), gzip above ``gzip_min_bytes`` and a 413 for request bodies over
-``max_body_bytes``. Everything served comes from the immutable build, so responses carry an
-``ETag`` and ``Last-Modified`` from the manifest and revalidation answers 304.
+Every URL it answers is in :func:`routes`. Every response passes through the same middleware:
+CORS ``*`` for GET and POST, ``Vary: Accept`` (representations are negotiated), gzip above
+``gzip_min_bytes`` and a 413 for request bodies over ``max_body_bytes``. Every error is an
+``HttpError`` rendered by one handler. Everything served comes from the immutable build, so
+responses carry an ``ETag`` and ``Last-Modified`` from the manifest and revalidation answers 304.
 """
 
 from __future__ import annotations
@@ -12,44 +13,48 @@ import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
-import pyoxigraph as ox
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tipkg.server.negotiation import GRAPH_FORMATS, HTML
-from tipkg.server.pages import page_routes
-from tipkg.server.published import (
-    PublishedHolder,
-    current_published,
-    load_published,
-    not_modified,
-)
+from tipkg.server.errors import ContentTooLarge, HttpError
+from tipkg.server.evaluation import evaluate
+from tipkg.server.files import download, well_known_void
+from tipkg.server.linkeddata import dereference
+from tipkg.server.pages.common import STATIC_DIR
+from tipkg.server.pages.errorpage import error_response
+from tipkg.server.pages.landing import landing_page
+from tipkg.server.protocol import TRUNCATED_HEADER
+from tipkg.server.published import PublishedHolder, load_published
 from tipkg.server.querypool import QueryPool, ResultCache
-from tipkg.server.sparql import (
-    TRUNCATED_HEADER,
-    ProtocolError,
-    evaluate,
-    negotiate,
-    not_acceptable,
-    plain_response,
-    serialize_triples,
-    sparql_routes,
-)
+from tipkg.server.sparql import sparql_endpoint
 from tipkg.settings import Settings
 
-# Files of the build that are not listed in manifest.json's "files" but are worth downloading.
-EXTRA_DOWNLOADS = {"SHA256SUMS": "text/plain; charset=utf-8", "manifest.json": "application/json"}
 # Level 9 took 1.3–1.9× the time of level 6 on the dumps for 0.6–2 % smaller output.
 GZIP_LEVEL = 6
+
+
+def routes() -> list[BaseRoute]:
+    """Every URL the server answers, in order; the last route takes every other path."""
+    return [
+        Route("/", landing_page, methods=["GET", "HEAD"]),
+        Route("/sparql", sparql_endpoint, methods=["GET", "POST"]),
+        Route("/download/{name}", download, methods=["GET"]),
+        Route("/.well-known/void", well_known_void, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False)),
+        Route("/{path:path}", dereference, methods=["GET", "HEAD"]),  # minted IRIs, their pages
+    ]
 
 
 def create_app(settings: Settings, dist_dir: Path) -> Starlette:
@@ -66,7 +71,7 @@ def create_app(settings: Settings, dist_dir: Path) -> Starlette:
             await pool.close()
 
     app = Starlette(
-        routes=[*sparql_routes(), *file_routes(), *page_routes()],
+        routes=routes(),
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -81,6 +86,7 @@ def create_app(settings: Settings, dist_dir: Path) -> Starlette:
                 GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL
             ),
         ],
+        exception_handlers={HttpError: handle_error, HTTPException: handle_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -88,6 +94,14 @@ def create_app(settings: Settings, dist_dir: Path) -> Starlette:
     app.state.query_pool = pool
     app.state.result_cache = ResultCache(max_bytes=settings.query_cache_bytes)
     return app
+
+
+def handle_error(request: Request, error: Exception) -> Response:
+    """The one exception handler: our errors, and Starlette's own (404 for a missing static file,
+    405 for a method a route does not take) in our words."""
+    if isinstance(error, HTTPException):
+        error = HttpError.for_status(error.status_code, error.detail, error.headers)
+    return error_response(request, cast(HttpError, error))
 
 
 def run(settings: Settings, dist_dir: Path) -> None:
@@ -110,93 +124,29 @@ def uvicorn_config(app: Starlette, settings: Settings, log_level: str = "info") 
     )
 
 
-# ------------------------------------------------------------------ the build's files
-
-
-def file_routes() -> list[BaseRoute]:
-    return [
-        Route("/download/{name}", download, methods=["GET"]),
-        Route("/.well-known/void", well_known_void, methods=["GET"]),
-    ]
-
-
-async def download(request: Request) -> Response:
-    """A file of the build, byte for byte, with its SHA-256 as ETag."""
-    published = current_published(request)
-    name = request.path_params["name"]
-    listed = {entry["name"]: entry for entry in published.manifest["files"]}
-    if name in listed:
-        media_type = listed[name]["media_type"]
-        headers = {
-            "ETag": f'W/"{listed[name]["sha256"]}"',
-            "Last-Modified": published.last_modified,
-        }
-    elif name in EXTRA_DOWNLOADS:
-        media_type = EXTRA_DOWNLOADS[name]
-        headers = published.cache_headers(f"download\n{name}")
-    else:
-        return plain_response(404, f"no file {name!r} in this build; see /download/SHA256SUMS")
-    if media_type.startswith("text/") and "charset" not in media_type:
-        media_type += "; charset=utf-8"
-    if (unchanged := not_modified(request, headers, published.modified)) is not None:
-        return unchanged
-    return FileResponse(published.dist_dir / name, media_type=media_type, headers=headers)
-
-
-async def well_known_void(request: Request) -> Response:
-    """The VoID and DCAT description of the dataset (RFC 5785 / VoID §7.2), negotiated."""
-    published = current_published(request)
-    override = request.query_params.get("format")
-    try:
-        if override is None and negotiate(request, (*GRAPH_FORMATS, HTML), None) is HTML:
-            return RedirectResponse("/dataset", status_code=303)  # a browser: the dataset's page
-        fmt = negotiate(request, GRAPH_FORMATS, override)
-        if fmt is None:
-            raise not_acceptable(GRAPH_FORMATS, "the VoID description")
-    except ProtocolError as error:
-        return plain_response(error.status, error.message)
-    variant = f"void\n{fmt.name}"
-    if (unchanged := published.not_modified(request, variant)) is not None:
-        return unchanged
-    cache: ResultCache = request.app.state.result_cache
-    key = ("void", published.version, published.base_iri, fmt.name)
-    body = cache.get(key)
-    if body is None:
-        void_graph = ox.NamedNode(published.iris.graph("void"))
-        quads = published.store.quads_for_pattern(None, None, None, void_graph)
-        body = serialize_triples([quad.triple for quad in quads], fmt.name, published)
-        cache.put(key, body, len(body))
-    return Response(body, 200, published.cache_headers(variant), media_type=fmt.content_type)
-
-
 # ------------------------------------------------------------------ middleware
-
-
-class BodyTooLarge(Exception):
-    """Raised from ``receive`` when a request body passes the limit."""
 
 
 class HttpRulesMiddleware:
     """The two rules every response follows, in one layer (each layer costs every request):
     ``Vary: Accept``, since most of what this server sends is chosen by the Accept header, and
-    413 for a request body over ``max_body_bytes``, declared (Content-Length) or streamed."""
+    413 for a request body over ``max_body_bytes``: a declared one (Content-Length) is answered
+    here, a streamed one raises from ``receive`` into the handler reading it."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int):
         self.app = app
         self.max_body_bytes = max_body_bytes
+
+    def too_large(self) -> ContentTooLarge:
+        limit = self.max_body_bytes
+        return ContentTooLarge(f"the request body is larger than {limit} bytes (max_body_bytes)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.max_body_bytes
-        message = f"the request body is larger than {limit} bytes (max_body_bytes)"
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                await plain_response(413, message)(scope, receive, send)
-                return
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -204,22 +154,20 @@ class HttpRulesMiddleware:
             if event["type"] == "http.request":
                 received += len(event.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge()
+                    raise self.too_large()
             return event
 
         async def send_with_vary(event: Message) -> None:
-            nonlocal started
             if event["type"] == "http.response.start":
-                started = True
                 headers = MutableHeaders(scope=event)
                 varies = {part.strip().lower() for part in headers.get("vary", "").split(",")}
                 if "accept" not in varies:
                     headers.add_vary_header("Accept")
             await send(event)
 
-        try:
-            await self.app(scope, counting_receive, send_with_vary)
-        except BodyTooLarge:
-            if started:
-                raise
-            await plain_response(413, message)(scope, receive, send_with_vary)
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+                response = error_response(Request(scope), self.too_large())
+                await response(scope, receive, send_with_vary)
+                return
+        await self.app(scope, counting_receive, send_with_vary)

@@ -1,217 +1,53 @@
 """Dereferencing: every IRI minted under the base answers from this server.
 
 One scheme everywhere (slash IRIs, 303 See Other): a request for a resource's IRI
-(``/id/event/x``, ``/ontology``, ``/graph/shared``, ``/dataset``) is redirected to the document
-that describes it in the format the client prefers: ``/id/event/x.html``, ``.ttl``, ``.jsonld``,
-``.nt`` or ``.rdf`` (RDF/XML). ``?format=`` on the IRI overrides ``Accept``. The document URLs
-answer 200 with ``Content-Location``, ``Vary: Accept``, and the build's ETag and Last-Modified.
-
-Hash IRIs (``<base>ontology#Meeting``, ``…/document/x#char=3,9``) are described by their document:
-the description of a document includes every resource whose IRI is the document's plus a fragment.
-When an IRI that itself ends in a format suffix exists (``…/distribution/tipkg.ttl``), the IRI wins
-and its documents are ``…/tipkg.ttl.html`` and so on.
-
-The description of a resource (Pubby / LodView style): every triple with it as subject in any graph,
-the blank nodes it points to folded in, and every triple that points at it (incoming links).
-This module knows nothing of HTML; the pages module hands it a renderer.
+(``/id/event/x``, ``/ontology``, ``/graph/shared``, ``/dataset``) is redirected to the
+representation of its description in the format the client prefers: ``/id/event/x.html``,
+``.ttl``, ``.jsonld``, ``.nt`` or ``.rdf`` (RDF/XML). ``?format=`` on the IRI overrides
+``Accept``. The representations answer 200 with ``Content-Location``, ``Vary: Accept``, and the
+build's ETag and Last-Modified. When an IRI that itself ends in a format suffix exists
+(``…/distribution/tipkg.ttl``), the IRI wins and its representations are ``…/tipkg.ttl.html``
+and so on. A path that names nothing is a 404.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-import pyoxigraph as ox
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
 
-from tipkg.server.negotiation import GRAPH_OX_FORMATS, HTML, AcceptError, Format, choose_format
-from tipkg.server.published import Published, current_published
+from tipkg.formats import DOCUMENT_FORMATS, HTML, Format, format_named, serialize_triples
+from tipkg.server.descriptions import describe_resource, is_known, representation_path
+from tipkg.server.errors import BadRequest, NotFound
+from tipkg.server.pages.common import PAGES_VERSION
+from tipkg.server.pages.resource import render_resource
+from tipkg.server.published import Published
+from tipkg.server.web import acceptable, current_published, not_modified
 
-DOCUMENT_FORMATS: tuple[Format, ...] = (
-    HTML,
-    Format("ttl", "text/turtle", ("application/x-turtle",)),
-    Format("jsonld", "application/ld+json", ("application/json",)),
-    Format("nt", "application/n-triples", ("text/plain",)),
-    Format("rdf", "application/rdf+xml", ("application/xml", "text/xml")),
-)
-FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.name: fmt for fmt in DOCUMENT_FORMATS}
-# ?format= accepts the suffix, the media type, or these other common names.
-FORMAT_SYNONYMS: dict[str, str] = {
-    "turtle": "ttl",
-    "json-ld": "jsonld",
-    "json": "jsonld",
-    "ntriples": "nt",
-    "n-triples": "nt",
-    "rdfxml": "rdf",
-    "xml": "rdf",
-}
-# Document suffixes whose ?format= name differs.
-SUFFIX_TO_FORMAT_NAME = {"rdf": "rdfxml"}
-# How deep nested blank nodes are folded into a description (guards against pathological chains).
-MAX_BLANK_DEPTH = 8
-# The most incoming links a description carries; a hub resource can have very many.
-MAX_INCOMING = 2_000
-
-HtmlRenderer = Callable[[Request, Published, "Description"], Response]
+FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.suffix: fmt for fmt in DOCUMENT_FORMATS}
 
 
 @dataclass(frozen=True)
-class Description:
-    """What the server says about one resource (and the hash resources inside its document)."""
-
-    iri: str
-    # The resource itself first, then its hash resources, in IRI order.
-    subjects: tuple[str, ...]
-    # Triples whose subject is one of ``subjects`` or a blank node folded in from them.
-    outgoing: tuple[ox.Triple, ...]
-    # Triples from elsewhere pointing at one of ``subjects``.
-    incoming: tuple[ox.Triple, ...]
-    incoming_truncated: bool
-
-    def triples(self) -> list[ox.Triple]:
-        """Everything, for an RDF serialisation."""
-        return [*self.outgoing, *self.incoming]
-
-    def about(self, subject: str) -> list[ox.Triple]:
-        """The outgoing triples of one of the described subjects."""
-        return [t for t in self.outgoing if _value(t.subject) == subject]
-
-
-@dataclass(frozen=True)
-class DocumentUrl:
-    """A request path split into the resource it documents and the format it asks for."""
+class RepresentationUrl:
+    """A request path split into the resource it represents and the format it asks for."""
 
     iri: str
     format: Format
 
 
-def _value(term: object) -> str:
-    return term.value if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal) else str(term)
-
-
-# ------------------------------------------------------------------ what is known, what is said
-
-
-class HashIndex:
-    """Which hash IRIs live in which document, computed once per build."""
-
-    def __init__(self, store: ox.Store, base_iri: str):
-        by_document: dict[str, list[str]] = {}
-        query = (
-            "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } "
-            f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{_sparql_string(base_iri)}") '
-            '&& CONTAINS(STR(?s), "#")) }'
-        )
-        for row in store.query(query):
-            document, _, _ = row["s"].value.partition("#")
-            by_document.setdefault(document, []).append(row["s"].value)
-        self.by_document = {doc: tuple(sorted(iris)) for doc, iris in by_document.items()}
-
-
-def hash_index(published: Published) -> HashIndex:
-    """The hash-IRI index of this build, computed once per build."""
-    return published.derived("hash_index", lambda p: HashIndex(p.store, p.base_iri))
-
-
-def _sparql_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def is_known(published: Published, iri: str) -> bool:
-    """Whether the build mentions ``iri`` as a subject, an object or a graph name."""
-    node = ox.NamedNode(iri)
-    store = published.store
-    return (
-        next(store.quads_for_pattern(node, None, None), None) is not None
-        or next(store.quads_for_pattern(None, None, node), None) is not None
-        or next(store.quads_for_pattern(None, None, None, node), None) is not None
-        or iri in hash_index(published).by_document
+def dereference(request: Request) -> Response:
+    """A minted IRI (303 to its representation) or a representation of one (200)."""
+    published = current_published(request)
+    iri, representation = match_path(published, request)
+    if iri is not None:
+        return see_other(request, published, iri)
+    if representation is not None:
+        return represent(request, published, representation.iri, representation.format)
+    raise NotFound(
+        f"nothing is known about <{published.iri_for_path(request.url.path)}> in this dataset"
     )
-
-
-def describe(published: Published, iri: str) -> Description:
-    """The description of ``iri``: its triples, its hash resources', blank nodes, incoming links."""
-    store = published.store
-    subjects = (iri, *hash_index(published).by_document.get(iri, ()))
-    if iri == str(published.iris.ontology):
-        ontology_graph = ox.NamedNode(published.iris.graph("ontology"))
-        outgoing = _unique(
-            q.triple for q in store.quads_for_pattern(None, None, None, ontology_graph)
-        )
-        outgoing += _folded(store, outgoing, set(subjects) | {_value(t.subject) for t in outgoing})
-    else:
-        outgoing = []
-        for subject in subjects:
-            outgoing += _unique(
-                q.triple for q in store.quads_for_pattern(ox.NamedNode(subject), None, None)
-            )
-        outgoing += _folded(store, outgoing, set(subjects))
-    described = {_value(t.subject) for t in outgoing} | set(subjects)
-    incoming: list[ox.Triple] = []
-    truncated = False
-    for subject in subjects:
-        for triple in _unique(
-            q.triple for q in store.quads_for_pattern(None, None, ox.NamedNode(subject))
-        ):
-            if isinstance(triple.subject, ox.NamedNode) and triple.subject.value in described:
-                continue
-            if len(incoming) >= MAX_INCOMING:
-                truncated = True
-                break
-            incoming.append(triple)
-    return Description(
-        iri=iri,
-        subjects=subjects,
-        outgoing=tuple(sorted(outgoing, key=_triple_key)),
-        incoming=tuple(sorted(incoming, key=_triple_key)),
-        incoming_truncated=truncated,
-    )
-
-
-def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """Triples once each (the same triple may sit in several named graphs)."""
-    return list(dict.fromkeys(triples))
-
-
-def _folded(store: ox.Store, triples: list[ox.Triple], seen_subjects: set[str]) -> list[ox.Triple]:
-    """The triples of every blank node reachable from ``triples``, breadth first."""
-    folded: list[ox.Triple] = []
-    frontier = [t.object for t in triples if isinstance(t.object, ox.BlankNode)]
-    seen: set[str] = set()
-    for _ in range(MAX_BLANK_DEPTH):
-        next_frontier: list[ox.BlankNode] = []
-        for node in frontier:
-            if node.value in seen:
-                continue
-            seen.add(node.value)
-            for triple in _unique(q.triple for q in store.quads_for_pattern(node, None, None)):
-                folded.append(triple)
-                if isinstance(triple.object, ox.BlankNode):
-                    next_frontier.append(triple.object)
-        if not next_frontier:
-            break
-        frontier = next_frontier
-    return folded
-
-
-def _triple_key(triple: ox.Triple) -> tuple[str, str, str]:
-    return (str(triple.subject), str(triple.predicate), str(triple.object))
-
-
-# ------------------------------------------------------------------ serialising
-
-
-def serialise(published: Published, description: Description, fmt: Format) -> bytes:
-    """The description in one of the RDF formats."""
-    triples = description.triples()
-    ox_format = GRAPH_OX_FORMATS[SUFFIX_TO_FORMAT_NAME.get(fmt.name, fmt.name)]
-    return ox.serialize(triples, format=ox_format, prefixes=published.used_prefixes(triples))
-
-
-# ------------------------------------------------------------------ URLs and negotiation
 
 
 def requested_iris(published: Published, request: Request) -> list[str]:
@@ -221,8 +57,10 @@ def requested_iris(published: Published, request: Request) -> list[str]:
     return list(dict.fromkeys(candidates))
 
 
-def resolve(published: Published, request: Request) -> tuple[str | None, DocumentUrl | None]:
-    """Either the known IRI the path names, or the document URL it names; both may be None."""
+def match_path(
+    published: Published, request: Request
+) -> tuple[str | None, RepresentationUrl | None]:
+    """Either the known IRI the path names, or the representation it names; both may be None."""
     candidates = requested_iris(published, request)
     for iri in candidates:
         if is_known(published, iri):
@@ -230,111 +68,40 @@ def resolve(published: Published, request: Request) -> tuple[str | None, Documen
     for candidate in candidates:
         stem, dot, suffix = candidate.rpartition(".")
         if dot and suffix in FORMATS_BY_SUFFIX and is_known(published, stem):
-            return None, DocumentUrl(stem, FORMATS_BY_SUFFIX[suffix])
+            return None, RepresentationUrl(stem, FORMATS_BY_SUFFIX[suffix])
     return None, None
 
 
-def format_override(request: Request) -> tuple[bool, Format | None]:
-    """``(given, format)`` from ``?format=``; given with no format means the value is unknown."""
-    wanted = request.query_params.get("format")
-    if wanted is None:
-        return False, None
-    name = wanted.strip().lower()
-    name = FORMAT_SYNONYMS.get(name, name)
-    if name in FORMATS_BY_SUFFIX:
-        return True, FORMATS_BY_SUFFIX[name]
-    return True, choose_format(DOCUMENT_FORMATS, None, name)
-
-
-def document_path(published: Published, iri: str, fmt: Format) -> str:
-    """The local URL path of ``iri``'s document in ``fmt`` (``/id/event/x.ttl``)."""
-    resource, _, fragment = iri.partition("#")
-    path = published.path_for_iri(resource)
-    if path is None:
-        raise ValueError(f"{iri} is not under the base {published.base_iri}")
-    return f"{path}.{fmt.name}" + (f"#{fragment}" if fragment else "")
-
-
-def alternates(published: Published, iri: str) -> list[tuple[Format, str]]:
-    """Every format of ``iri``'s document with its path, for links and ``rel=alternate``."""
-    return [(fmt, document_path(published, iri, fmt)) for fmt in DOCUMENT_FORMATS]
-
-
-def available_formats_text() -> str:
-    return ", ".join(f"{fmt.media_type} (.{fmt.name})" for fmt in DOCUMENT_FORMATS)
-
-
-# ------------------------------------------------------------------ the route
-
-
-def dereference_route(
-    render_html: HtmlRenderer,
-    render_not_found: Callable[[Request, Published], Response],
-    html_version: str,
-) -> Route:
-    """The catch-all route that serves IRIs and their documents; it must be the last route.
-
-    ``html_version`` names the release of the HTML renderer; it is part of the HTML documents'
-    ETags, so a new release is never answered with a 304 for a page the old one rendered.
-    """
-
-    def dereference(request: Request) -> Response:
-        published = current_published(request)
-        iri, document = resolve(published, request)
-        if iri is not None:
-            return _see_other(request, published, iri)
-        if document is not None:
-            return _document(
-                request, published, document.iri, document.format, render_html, html_version
-            )
-        return render_not_found(request, published)
-
-    return Route("/{path:path}", dereference, methods=["GET", "HEAD"], name="dereference")
-
-
-def _see_other(request: Request, published: Published, iri: str) -> Response:
-    given, fmt = format_override(request)
+def see_other(request: Request, published: Published, iri: str) -> Response:
+    """303 to the representation in the format ``?format=`` names, else the one ``Accept``
+    prefers."""
     vary = {"Vary": "Accept"}
-    if given and fmt is None:
-        return PlainTextResponse(
-            f"unknown format {request.query_params['format']!r}; use one of: "
-            + ", ".join(FORMATS_BY_SUFFIX),
-            status_code=400,
-            headers=vary,
-        )
-    if fmt is None:
-        try:
-            fmt = choose_format(DOCUMENT_FORMATS, request.headers.get("accept"), None)
-        except AcceptError as error:
-            return PlainTextResponse(str(error), status_code=400, headers=vary)
-    if fmt is None:
-        return PlainTextResponse(
-            f"{iri} is described in these formats only: {available_formats_text()}",
-            status_code=406,
-            headers=vary,
-        )
-    return RedirectResponse(document_path(published, iri, fmt), status_code=303, headers=vary)
-
-
-def _document(
-    request: Request,
-    published: Published,
-    iri: str,
-    fmt: Format,
-    render_html: HtmlRenderer,
-    html_version: str,
-) -> Response:
-    path = document_path(published, iri, fmt)
-    variant = f"{fmt.name} {path}" + (f" {html_version}" if fmt is HTML else "")
-    headers = {"Content-Location": path, "Vary": "Accept", **published.cache_headers(variant)}
-    not_modified = published.not_modified(request, variant)
-    if not_modified is not None:
-        not_modified.headers.update(headers)
-        return not_modified
-    description = describe(published, iri)
-    if fmt is HTML:
-        response = render_html(request, published, description)
+    wanted = request.query_params.get("format")
+    if wanted is not None:
+        fmt = format_named(wanted, DOCUMENT_FORMATS)
+        if fmt is None:
+            known = ", ".join(FORMATS_BY_SUFFIX)
+            raise BadRequest(f"unknown format {wanted!r}; use one of: {known}")
     else:
-        response = Response(serialise(published, description, fmt), media_type=fmt.content_type)
+        fmt = acceptable(request, DOCUMENT_FORMATS, None, f"<{iri}>")
+    return RedirectResponse(representation_path(published, iri, fmt), status_code=303, headers=vary)
+
+
+def represent(request: Request, published: Published, iri: str, fmt: Format) -> Response:
+    """The description of ``iri`` in ``fmt``, validated like every representation of the build.
+
+    The HTML pages' version is part of their ETags, so a new release of the pages is never
+    answered with a 304 for a page the old one rendered."""
+    path = representation_path(published, iri, fmt)
+    variant = f"{fmt.name} {path}" + (f" {PAGES_VERSION}" if fmt is HTML else "")
+    headers = {"Content-Location": path, "Vary": "Accept", **published.cache_headers(variant)}
+    if (unchanged := not_modified(request, published, headers)) is not None:
+        return unchanged
+    description = describe_resource(published, iri)
+    if fmt is HTML:
+        response = render_resource(request, published, description)
+    else:
+        body = serialize_triples(description.triples(), fmt, published.prefixes)
+        response = Response(body, media_type=fmt.content_type)
     response.headers.update(headers)
     return response

@@ -4,6 +4,9 @@ Scoring follows RFC 9110 §12.5.1: each offered type takes the q-value of the mo
 media range that matches it (``type/subtype`` over ``type/*`` over ``*/*``); q=0 refuses it;
 the highest q wins and ties go to the server's order of preference. A header that does not
 parse is the client's error (400), not a reason to guess.
+
+Why not a library: werkzeug's and python-mimeparse's Accept parsers skip what they cannot read
+instead of refusing it, and a malformed header must be a 400 here.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pyoxigraph as ox
+from tipkg.formats import Format, format_named
+from tipkg.server.errors import BadRequest, NotAcceptable
 
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 MEDIA_RANGE = re.compile(rf"^\s*({TOKEN})/({TOKEN})\s*((?:;.*)?)$")
@@ -21,8 +25,8 @@ PARAMETER = re.compile(rf'^\s*({TOKEN})\s*=\s*({TOKEN}|"(?:[^"\\]|\\.)*")\s*$')
 QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
 
 
-class AcceptError(ValueError):
-    """A malformed ``Accept`` header (answered with 400)."""
+class AcceptError(BadRequest):
+    """A malformed ``Accept`` header."""
 
 
 @dataclass(frozen=True)
@@ -96,76 +100,26 @@ def best_match(offered: Sequence[str], accept: str | None) -> str | None:
     return best
 
 
-@dataclass(frozen=True)
-class Format:
-    """A serialisation we offer: its ``?format=`` name, media type and accepted aliases."""
-
-    name: str
-    media_type: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def content_type(self) -> str:
-        """The ``Content-Type`` to send: textual types say they are UTF-8."""
-        if self.media_type.startswith("text/"):
-            return f"{self.media_type}; charset=utf-8"
-        return self.media_type
-
-
-# Pages for browsers, offered beside the RDF formats wherever a person may be asking.
-HTML = Format("html", "text/html", ("application/xhtml+xml",))
-# SELECT and ASK results, in order of preference (the first is the default).
-RESULTS_FORMATS: tuple[Format, ...] = (
-    Format("json", "application/sparql-results+json", ("application/json",)),
-    Format("xml", "application/sparql-results+xml", ("application/xml", "text/xml")),
-    Format("csv", "text/csv"),
-    Format("tsv", "text/tab-separated-values"),
-)
-# CONSTRUCT and DESCRIBE results, and any graph we serve (the first is the default).
-GRAPH_FORMATS: tuple[Format, ...] = (
-    Format("ttl", "text/turtle", ("application/x-turtle",)),
-    Format("nt", "application/n-triples", ("text/plain",)),
-    Format("jsonld", "application/ld+json", ("application/json",)),
-    Format("rdfxml", "application/rdf+xml", ("application/xml", "text/xml")),
-    Format("nq", "application/n-quads"),
-)
-FORMATS_BY_NAME: dict[str, Format] = {f.name: f for f in RESULTS_FORMATS + GRAPH_FORMATS}
-
-RESULTS_OX_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-GRAPH_OX_FORMATS: dict[str, ox.RdfFormat] = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "nq": ox.RdfFormat.N_QUADS,
-}
-
-
 @lru_cache(maxsize=512)
 def choose_format(
     formats: tuple[Format, ...], accept: str | None, override: str | None
 ) -> Format | None:
     """The format to answer in: ``override`` (a ``?format=`` name or media type) wins over Accept.
 
-    ``None`` means nothing fits (406). Aliases only count where the client asked for them, so
-    ``Accept: application/json`` gets SPARQL JSON for SELECT and JSON-LD for CONSTRUCT.
+    ``None`` means nothing fits (406). A format's other media types only count where the client
+    asked for them, so ``Accept: application/json`` gets SPARQL JSON for SELECT and JSON-LD for
+    CONSTRUCT.
     Cached like :func:`parse_accept`; ``formats`` is a tuple so it can be a cache key.
     """
     if override is not None:
-        wanted = override.strip().lower()
-        return next((f for f in formats if wanted in (f.name, f.media_type, *f.aliases)), None)
+        return format_named(override, formats)
     offered: list[str] = []
     owner: dict[str, Format] = {}
     for fmt in formats:
         offered.append(fmt.media_type)
         owner[fmt.media_type] = fmt
     for fmt in formats:
-        for alias in fmt.aliases:
+        for alias in fmt.media_types:
             if alias not in owner:
                 offered.append(alias)
                 owner[alias] = fmt
@@ -173,12 +127,7 @@ def choose_format(
     return owner[chosen] if chosen is not None else None
 
 
-def known_format(override: str) -> bool:
-    """Whether a ``?format=`` value names any format we know (else it is a 400, not a 406)."""
-    wanted = override.strip().lower()
-    return any(wanted in (f.name, f.media_type, *f.aliases) for f in FORMATS_BY_NAME.values())
-
-
-def offered_list(formats: Sequence[Format]) -> str:
-    """A human-readable list of what we offer, for 406 messages."""
-    return ", ".join(f"{f.media_type} (format={f.name})" for f in formats)
+def not_acceptable(formats: Sequence[Format], what: str) -> NotAcceptable:
+    """The 406 for ``what``, listing what is offered instead."""
+    offered = ", ".join(f"{f.media_type} (format={f.name})" for f in formats)
+    return NotAcceptable(f"no acceptable format for {what}; offered: {offered}")

@@ -7,37 +7,33 @@ differ, every IRI under the canonical base is rewritten to the effective base as
 loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/`` makes each minted IRI
 dereferenceable from the local server. Literals are never rewritten.
 
-The pages and the SPARQL routes read the build through :func:`current_published`; nothing else
+Route handlers read the build through :func:`tipkg.server.web.current_published`; nothing else
 holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second.
+This module imports nothing of Starlette: query workers load builds with it too.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyoxigraph as ox
-from starlette.requests import Request
-from starlette.responses import Response
 
+from tipkg.dist import MANIFEST_NAME, QUADS_NAME, VOID_NAME, Manifest, read_manifest
 from tipkg.errors import InputError
 from tipkg.settings import Settings
 from tipkg.vocab import Iris
 
 T = TypeVar("T")
 
-MANIFEST_NAME = "manifest.json"
-QUADS_NAME = "tipkg.nq"
-VOID_NAME = "void.ttl"
 RELOAD_CHECK_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
@@ -59,7 +55,7 @@ class Published:
 
     dist_dir: Path
     settings: Settings
-    manifest: dict[str, Any]
+    manifest: Manifest
     canonical_base: str
     base_iri: str
     store: ox.Store
@@ -82,7 +78,7 @@ class Published:
     @property
     def version(self) -> str:
         """The build's identity: SHA-256 of ``tipkg.nq``, as written in the manifest."""
-        return str(self.manifest["version"])
+        return self.manifest.version
 
     @property
     def iris(self) -> Iris:
@@ -93,21 +89,6 @@ class Published:
     def prefixes(self) -> dict[str, str]:
         """The project's and the common prefixes, as queries and serialisations use them."""
         return {name: str(namespace) for name, namespace in self.iris.prefixes().items()}
-
-    def used_prefixes(self, triples: Iterable[ox.Triple]) -> dict[str, str]:
-        """The prefixes whose namespace some IRI (or datatype) in ``triples`` sits directly in,
-        so a serialisation declares only what it uses."""
-        namespaces: set[str] = set()
-        for triple in triples:
-            for term in (triple.subject, triple.predicate, triple.object):
-                if isinstance(term, ox.NamedNode):
-                    iri = term.value
-                elif isinstance(term, ox.Literal):
-                    iri = term.datatype.value
-                else:
-                    continue
-                namespaces.add(iri[: max(iri.rfind("#"), iri.rfind("/")) + 1])
-        return {name: iri for name, iri in self.prefixes.items() if iri in namespaces}
 
     def rebase(self, text: str) -> str:
         """Text (a query, an IRI) with the canonical base replaced by the effective one."""
@@ -131,31 +112,6 @@ class Published:
     def cache_headers(self, variant: str) -> dict[str, str]:
         """``ETag`` and ``Last-Modified`` for a representation derived only from this build."""
         return {"ETag": self.variant_etag(variant), "Last-Modified": self.last_modified}
-
-    def not_modified(self, request: Request, variant: str) -> Response | None:
-        """A 304 when the client's validators match this build's ``variant``, else ``None``."""
-        return not_modified(request, self.cache_headers(variant), self.modified)
-
-
-def not_modified(request: Request, headers: dict[str, str], modified: datetime) -> Response | None:
-    """A 304 carrying ``headers`` when the request's validators match its ``ETag`` or
-    ``modified``, else ``None``. ``If-None-Match`` wins over ``If-Modified-Since``
-    (RFC 9110 §13.2.2); tags compare weakly, as the RFC says for GET."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        if "*" in tags or headers["ETag"].removeprefix("W/") in tags:
-            return Response(status_code=304, headers=headers)
-        return None
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since is not None:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return None
-        if since.tzinfo is not None and since >= modified:
-            return Response(status_code=304, headers=headers)
-    return None
 
 
 def rebase_text(text: str, canonical_base: str, base_iri: str) -> str:
@@ -182,10 +138,9 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
     """Read dist/ into memory; a missing or half-written build is a one-line ``InputError``."""
     dist_dir = dist_dir.resolve()
     stamp = manifest_stamp(dist_dir)
-    manifest = _read_manifest(dist_dir)
-    canonical_base = manifest["base_iri"]
+    manifest = read_manifest(dist_dir)
+    canonical_base = manifest.base_iri
     base_iri = effective_base(canonical_base, settings)
-    _check_files(dist_dir, manifest)
     store = ox.Store()
     quads_path = dist_dir / QUADS_NAME
     void_graph = ox.NamedNode(Iris(base_iri).graph("void"))
@@ -204,7 +159,7 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
         )
     except (SyntaxError, ValueError) as error:
         raise InputError(f"unreadable build: {error}", dist_dir) from None
-    modified = _parse_modified(manifest["modified"], dist_dir)
+    modified = _parse_modified(manifest.modified, dist_dir)
     published = Published(
         dist_dir=dist_dir,
         settings=settings,
@@ -213,50 +168,12 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
         base_iri=base_iri,
         store=store,
         queries=_read_queries(dist_dir, manifest, canonical_base, base_iri),
-        etag=sha256(f"{manifest['version']}\n{base_iri}".encode()).hexdigest()[:32],
+        etag=sha256(f"{manifest.version}\n{base_iri}".encode()).hexdigest()[:32],
         last_modified=format_datetime(modified, usegmt=True),
         modified=modified,
         stamp=stamp,
     )
     return published
-
-
-def _read_manifest(dist_dir: Path) -> dict[str, Any]:
-    path = dist_dir / MANIFEST_NAME
-    if not dist_dir.is_dir():
-        raise InputError("no build here: run `tipkg build` first", dist_dir)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no manifest.json: the build is missing or unfinished", dist_dir) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(
-            f"unreadable manifest ({error}): rebuild with `tipkg build`", path
-        ) from None
-    required = ("base_iri", "version", "modified", "files")
-    missing = (
-        [key for key in required if key not in manifest] if isinstance(manifest, dict) else required
-    )
-    if missing:
-        raise InputError(f"manifest lacks {', '.join(missing)}: rebuild with `tipkg build`", path)
-    return manifest
-
-
-def _check_files(dist_dir: Path, manifest: dict[str, Any]) -> None:
-    """Every file the manifest lists is there at its recorded size (catches half-written builds)."""
-    for required in (QUADS_NAME, VOID_NAME):
-        if not (dist_dir / required).is_file():
-            raise InputError(f"missing {required}: the build is unfinished", dist_dir)
-    for entry in manifest["files"]:
-        path = dist_dir / entry["name"]
-        try:
-            size = path.stat().st_size
-        except OSError:
-            raise InputError("listed in manifest.json but missing", path) from None
-        if "bytes" in entry and size != entry["bytes"]:
-            raise InputError(
-                f"{size} bytes, manifest.json says {entry['bytes']}: the build is unfinished", path
-            )
 
 
 def _parse_modified(text: str, dist_dir: Path) -> datetime:
@@ -273,10 +190,10 @@ def _parse_modified(text: str, dist_dir: Path) -> datetime:
 
 
 def _read_queries(
-    dist_dir: Path, manifest: dict[str, Any], canonical_base: str, base_iri: str
+    dist_dir: Path, manifest: Manifest, canonical_base: str, base_iri: str
 ) -> dict[str, ExampleQuery]:
     queries: dict[str, ExampleQuery] = {}
-    for entry in manifest.get("queries", []):
+    for entry in manifest.queries:
         path = dist_dir / entry["file"]
         try:
             text = path.read_text(encoding="utf-8")
@@ -284,8 +201,8 @@ def _read_queries(
             raise InputError("listed in manifest.json but missing", path) from None
         queries[entry["name"]] = ExampleQuery(
             name=entry["name"],
-            title=entry.get("title", entry["name"]),
-            question=entry.get("question", ""),
+            title=entry["title"],
+            question=entry["question"],
             text=rebase_text(text, canonical_base, base_iri),
         )
     return queries
@@ -350,9 +267,3 @@ class PublishedHolder:
                         log.warning("keeping the previous build: %s", error)
                     self._failed_stamp = stamp
         return self._published
-
-
-def current_published(request: Request) -> Published:
-    """The build to answer ``request`` from (reloaded first if dist/ changed)."""
-    holder: PublishedHolder = request.app.state.published
-    return holder.get()

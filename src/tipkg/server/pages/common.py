@@ -19,10 +19,8 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from starlette.requests import Request
 
 from tipkg.server.published import Published
-from tipkg.server.sparql import endpoint_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -84,12 +82,6 @@ def example_links(published: Published) -> list[dict[str, str]]:
         }
         for example in published.queries.values()
     ]
-
-
-def site_url(request: Request, published: Published) -> str:
-    """Where clients reach this server (``public_url`` if set, else this request's origin): the
-    SPARQL endpoint's URL less its own path, so the two can never disagree."""
-    return endpoint_url(request, published).removesuffix("sparql")
 
 
 def script_json(document: Any) -> Markup:

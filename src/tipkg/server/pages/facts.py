@@ -1,5 +1,5 @@
-"""Facts fixed for a build (the dataset's title and licence, what its classes hold) and the page
-frame that shows them: every page carries the site title and licence, so :func:`render` lives here.
+"""Facts fixed for a build that pages show: the dataset's title and licence, and what its
+classes hold.
 
 Counting the classes is costly and the build never changes, so :class:`BuildFacts` is computed
 once per build and kept on the :class:`Published` build itself.
@@ -8,13 +8,10 @@ once per build and kept on the :class:`Published` build itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pyoxigraph as ox
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
 
-from tipkg.server.pages.common import select, sparql_href, templates
+from tipkg.server.pages.common import select, sparql_href
 from tipkg.server.pages.naming import Namer
 from tipkg.server.published import Published
 from tipkg.vocab import DCTERMS
@@ -138,21 +135,3 @@ def first_iri(store: ox.Store, subject: str, predicate: str) -> str | None:
 def license_name(iri: str) -> str:
     """A short name for a well-known licence IRI, else the IRI itself."""
     return KNOWN_LICENSES.get(iri, iri)
-
-
-def render(
-    request: Request,
-    published: Published,
-    template: str,
-    status_code: int = 200,
-    **context: Any,
-) -> HTMLResponse:
-    """A page from ``template`` with what every page needs (site title, navigation)."""
-    facts = build_facts(published)
-    body = templates.get_template(template).render(
-        request_path=request.url.path,
-        site_title=facts.dataset_title,
-        license=facts.license,
-        **context,
-    )
-    return HTMLResponse(body, status_code=status_code)

@@ -5,16 +5,19 @@ downloads, with a schema.org ``Dataset`` in JSON-LD for search engines.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server.pages.common import example_links, html_variant, script_json, site_url
-from tipkg.server.pages.facts import build_facts, first_iri, render
+from tipkg.server.pages.common import example_links, html_variant, script_json
+from tipkg.server.pages.facts import build_facts, first_iri
+from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import DESCRIPTION_PREDICATES, Namer, readable_date
-from tipkg.server.published import current_published
+from tipkg.server.published import Published
+from tipkg.server.web import current_published, not_modified, site_url
 from tipkg.vocab import DCAT, DCTERMS
 
 
@@ -27,7 +30,7 @@ class Download:
     media_type: str
     size: str
     bytes: int
-    sha256: str | None
+    sha256: str
     triples: int | None
 
 
@@ -41,52 +44,111 @@ def human_size(size: int) -> str:
     return f"{size / 1000**3:.1f} GB"
 
 
-def landing(request: Request) -> Response:
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What the dataset's own description says, as the landing page shows it."""
+
+    iri: str
+    description: str | None
+    creator: str | None
+    keywords: list[str]
+    modified: str | None
+
+
+def dataset_summary(namer: Namer) -> DatasetSummary:
+    dataset = str(namer.published.iris.dataset)
+    description = namer.best_literal(dataset, DESCRIPTION_PREDICATES)
+    modified = namer.best_literal(dataset, (str(DCTERMS.modified),))
+    return DatasetSummary(
+        iri=dataset,
+        description=description.value if description is not None else None,
+        creator=first_iri(namer.store, dataset, str(DCTERMS.creator)),
+        keywords=sorted(lit.value for lit in namer.literal_values(dataset, str(DCAT.keyword))),
+        modified=modified.value if modified is not None else None,
+    )
+
+
+def landing_page(request: Request) -> Response:
     """What the dataset is, what it holds, its sources, example queries and downloads."""
     published = current_published(request)
     site = site_url(request, published)
-    variant = html_variant(f"landing {site}")
-    not_modified = published.not_modified(request, variant)
-    if not_modified is not None:
-        return not_modified
+    headers = published.cache_headers(html_variant(f"landing {site}"))
+    if (unchanged := not_modified(request, published, headers)) is not None:
+        return unchanged
     namer = Namer(published)
     facts = build_facts(published)
-    dataset = str(published.iris.dataset)
-    description = namer.best_literal(dataset, DESCRIPTION_PREDICATES)
-    creator = first_iri(published.store, dataset, str(DCTERMS.creator))
-    keywords = sorted(lit.value for lit in namer.literal_values(dataset, str(DCAT.keyword)))
-    modified = namer.best_literal(dataset, (str(DCTERMS.modified),))
-    documents = [
+    summary = dataset_summary(namer)
+    files = downloads(published)
+    response = render(
+        request,
+        published,
+        "landing.html",
+        title=facts.dataset_title,
+        description=summary.description,
+        dataset_href=namer.href(summary.iri),
+        creator=namer.value(ox.NamedNode(summary.creator)) if summary.creator else None,
+        keywords=summary.keywords,
+        modified=readable_date(summary.modified) if summary.modified else None,
+        version=published.version,
+        triples=published.manifest.triples,
+        own_classes=facts.own_classes,
+        other_classes=facts.other_classes,
+        links=published.manifest.links,
+        documents=source_documents(namer),
+        examples=example_links(published),
+        downloads=files,
+        ontology_href=namer.href(str(published.iris.ontology)),
+        json_ld=script_json(schema_org_dataset(namer, summary, site, files)),
+    )
+    response.headers.update(headers)
+    response.headers["Link"] = '</.well-known/void>; rel="describedby"; type="text/turtle"'
+    return response
+
+
+def source_documents(namer: Namer) -> list[dict[str, Any]]:
+    """The reports the build was made from, each linked to its page."""
+    return [
         {
-            "title": entry.get("title", entry["slug"]),
-            "href": namer.href(published.rebase(entry["iri"])),
-            "sentences": entry.get("sentences"),
-            "sha256": entry.get("sha256"),
+            "title": entry["title"],
+            "href": namer.href(namer.published.rebase(entry["iri"])),
+            "sentences": entry["sentences"],
+            "sha256": entry["sha256"],
         }
-        for entry in published.manifest.get("documents", [])
+        for entry in namer.published.manifest.documents
     ]
-    downloads = [
+
+
+def downloads(published: Published) -> list[Download]:
+    return [
         Download(
-            name=entry["name"],
-            href=f"/download/{quote(entry['name'])}",
-            media_type=entry["media_type"],
-            size=human_size(entry["bytes"]),
-            bytes=entry["bytes"],
-            sha256=entry.get("sha256"),
-            triples=entry.get("triples"),
+            name=entry.name,
+            href=f"/download/{quote(entry.name)}",
+            media_type=entry.media_type,
+            size=human_size(entry.bytes),
+            bytes=entry.bytes,
+            sha256=entry.sha256,
+            triples=entry.triples,
         )
-        for entry in published.manifest["files"]
+        for entry in published.manifest.files
     ]
+
+
+def schema_org_dataset(
+    namer: Namer, summary: DatasetSummary, site: str, files: list[Download]
+) -> dict[str, Any]:
+    """A schema.org ``Dataset`` for search engines, its downloads as ``DataDownload``s."""
+    facts = build_facts(namer.published)
+    creator = summary.creator
     json_ld = {
         "@context": "https://schema.org/",
         "@type": "Dataset",
-        "@id": dataset,
+        "@id": summary.iri,
         "name": facts.dataset_title,
-        "description": description.value if description is not None else "",
+        "description": summary.description or "",
         "url": site,
-        "keywords": keywords,
+        "keywords": summary.keywords,
         "license": facts.license[0] if facts.license else None,
-        "dateModified": modified.value if modified is not None else published.manifest["modified"],
+        "dateModified": summary.modified or namer.published.manifest.modified,
         "creator": {"@type": "Organization", "@id": creator, "name": namer.display_name(creator)}
         if creator
         else None,
@@ -100,30 +162,7 @@ def landing(request: Request) -> Response:
                 "contentSize": f"{d.bytes} B",
                 "sha256": d.sha256,
             }
-            for d in downloads
+            for d in files
         ],
     }
-    response = render(
-        request,
-        published,
-        "landing.html",
-        title=facts.dataset_title,
-        description=description.value if description is not None else None,
-        dataset_href=namer.href(dataset),
-        creator=namer.value(ox.NamedNode(creator)) if creator else None,
-        keywords=keywords,
-        modified=readable_date(modified.value) if modified is not None else None,
-        version=published.version,
-        triples=published.manifest.get("triples"),
-        own_classes=facts.own_classes,
-        other_classes=facts.other_classes,
-        links=published.manifest.get("links", {}),
-        documents=documents,
-        examples=example_links(published),
-        downloads=downloads,
-        ontology_href=namer.href(str(published.iris.ontology)),
-        json_ld=script_json({k: v for k, v in json_ld.items() if v is not None}),
-    )
-    response.headers.update(published.cache_headers(variant))
-    response.headers["Link"] = '</.well-known/void>; rel="describedby"; type="text/turtle"'
-    return response
+    return {key: value for key, value in json_ld.items() if value is not None}

@@ -14,9 +14,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from tipkg.server import linkeddata
-from tipkg.server.linkeddata import Description
-from tipkg.server.negotiation import HTML
+from tipkg.formats import HTML
+from tipkg.server.descriptions import MAX_BLANK_DEPTH, Description, representation_path
 from tipkg.server.pages.common import select
 from tipkg.server.published import Published
 from tipkg.vocab import DCTERMS, FOAF, NIF, RDF, RDFS, SCHEMA, SKOS, XSD
@@ -57,7 +56,7 @@ def humanise(local_name: str) -> str:
     return words.lower() if words.strip() else local_name
 
 
-def shorten(text: str, limit: int) -> str:
+def cut_at_word(text: str, limit: int) -> str:
     """``text`` cut at a word boundary before ``limit`` characters, with an ellipsis if cut."""
     if len(text) <= limit:
         return text
@@ -254,7 +253,7 @@ class Namer:
             return label
         description = self.best_literal(iri, DESCRIPTION_PREDICATES)
         if description is not None:
-            return shorten(description.value, NAME_FROM_DESCRIPTION_CHARACTERS)
+            return cut_at_word(description.value, NAME_FROM_DESCRIPTION_CHARACTERS)
         if self.is_local(iri):
             return spelled_path(iri[len(self.published.base_iri) :])
         return self.prefixed(iri) or iri
@@ -266,7 +265,7 @@ class Namer:
     def href(self, iri: str) -> str:
         """Where a link to ``iri`` goes: our own HTML document, or the IRI itself."""
         if self.is_local(iri):
-            return linkeddata.document_path(self.published, iri, HTML)
+            return representation_path(self.published, iri, HTML)
         return iri
 
     def external_dataset(self, iri: str) -> ExternalDataset | None:
@@ -292,7 +291,7 @@ class Namer:
             return literal_view(term)
         if isinstance(term, ox.BlankNode):
             properties: list[PropertyView] = []
-            if description is not None and depth < linkeddata.MAX_BLANK_DEPTH:
+            if description is not None and depth < MAX_BLANK_DEPTH:
                 triples = [t for t in description.outgoing if t.subject == term]
                 properties = self.properties(triples, description, depth=depth + 1)
             return ValueView(kind="blank", text="(a nested description)", properties=properties)

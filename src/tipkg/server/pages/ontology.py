@@ -11,8 +11,9 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server import linkeddata
-from tipkg.server.pages.facts import build_facts, render
+from tipkg.server.descriptions import alternates
+from tipkg.server.pages.facts import build_facts
+from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import DESCRIPTION_PREDICATES, RDF_TYPE, Namer, TermView
 from tipkg.server.published import Published
 from tipkg.vocab import OWL, RDF, RDFS, SKOS
@@ -75,83 +76,53 @@ def ontology_term(
     )
 
 
-def render_ontology(request: Request, published: Published) -> Response:
-    """Documentation of every class and property of the ontology graph, anchored by local name."""
-    namer = Namer(published)
-    graph = ox.NamedNode(published.iris.graph("ontology"))
-    by_subject: dict[str, list[ox.Triple]] = {}
-    for quad in published.store.quads_for_pattern(None, None, None, graph):
-        if isinstance(quad.subject, ox.NamedNode):
-            by_subject.setdefault(quad.subject.value, []).append(quad.triple)
+class OntologyGraph:
+    """The ontology graph's triples by subject, for reading a term's relations both ways."""
 
-    def objects(subject: str, predicate: Any) -> list[str]:
+    def __init__(self, published: Published):
+        graph = ox.NamedNode(published.iris.graph("ontology"))
+        self.by_subject: dict[str, list[ox.Triple]] = {}
+        for quad in published.store.quads_for_pattern(None, None, None, graph):
+            if isinstance(quad.subject, ox.NamedNode):
+                self.by_subject.setdefault(quad.subject.value, []).append(quad.triple)
+
+    def objects(self, subject: str, predicate: Any) -> list[str]:
+        """The IRIs ``subject`` points at through ``predicate``."""
         return sorted(
             t.object.value
-            for t in by_subject.get(subject, [])
+            for t in self.by_subject.get(subject, [])
             if t.predicate.value == str(predicate) and isinstance(t.object, ox.NamedNode)
         )
 
-    def subjects(predicate: Any, obj: str) -> list[str]:
+    def subjects(self, predicate: Any, obj: str) -> list[str]:
+        """The subjects that point at ``obj`` through ``predicate``."""
         return sorted(
             s
-            for s, triples in by_subject.items()
+            for s, triples in self.by_subject.items()
             if any(t.predicate.value == str(predicate) and t.object.value == obj for t in triples)
         )
 
-    def terms(iris: list[str]) -> list[TermView]:
-        return [ontology_link(namer, published, iri) for iri in iris]
 
-    counts = {summary.iri: summary for summary in build_facts(published).own_classes}
+def render_ontology(request: Request, published: Published) -> Response:
+    """Documentation of every class and property of the ontology graph, anchored by local name."""
+    namer = Namer(published)
+    graph = OntologyGraph(published)
     classes: list[OntologyTerm] = []
     properties: list[OntologyTerm] = []
-    for iri in sorted(by_subject):
+    for iri in sorted(graph.by_subject):
         if "#" not in iri:
             continue
-        types = objects(iri, RDF.type)
+        types = graph.objects(iri, RDF.type)
         if any(t in CLASS_TERM_TYPES for t in types):
-            summary = counts.get(iri)
-            relations = [
-                ("Subclass of", terms(objects(iri, RDFS.subClassOf))),
-                ("Superclass of", terms(subjects(RDFS.subClassOf, iri))),
-                ("Equivalent to", terms(objects(iri, OWL.equivalentClass))),
-                (
-                    "Disjoint with",
-                    terms(objects(iri, OWL.disjointWith) + subjects(OWL.disjointWith, iri)),
-                ),
-                ("Properties with this domain", terms(subjects(RDFS.domain, iri))),
-                ("Properties with this range", terms(subjects(RDFS.range, iri))),
-            ]
-            classes.append(
-                ontology_term(
-                    namer,
-                    iri,
-                    ["class"],
-                    relations,
-                    instances=summary.count if summary else 0,
-                    instances_href=summary.query_href if summary else None,
-                )
-            )
+            classes.append(class_term(namer, graph, iri))
         elif any(t in PROPERTY_TERM_TYPES for t in types):
-            relations = [
-                ("Domain", terms(objects(iri, RDFS.domain))),
-                ("Range", terms(objects(iri, RDFS.range))),
-                ("Subproperty of", terms(objects(iri, RDFS.subPropertyOf))),
-                ("Superproperty of", terms(subjects(RDFS.subPropertyOf, iri))),
-                (
-                    "Inverse of",
-                    terms(objects(iri, OWL.inverseOf) + subjects(OWL.inverseOf, iri)),
-                ),
-            ]
-            kinds = [PROPERTY_KIND_NAMES[t] for t in types if t in PROPERTY_KIND_NAMES]
-            properties.append(ontology_term(namer, iri, kinds, relations))
-    classes.sort(key=lambda term: term.name.lower())
-    properties.sort(key=lambda term: term.name.lower())
+            properties.append(property_term(namer, graph, iri, types))
     ontology = str(published.iris.ontology)
     description = namer.best_literal(ontology, DESCRIPTION_PREDICATES)
     metadata = namer.properties(
         [
             t
-            for t in by_subject.get(ontology, [])
+            for t in graph.by_subject.get(ontology, [])
             if t.predicate.value != RDF_TYPE and t.object != description
         ]
     )
@@ -163,16 +134,63 @@ def render_ontology(request: Request, published: Published) -> Response:
         ontology_iri=ontology,
         description=description.value if description is not None else None,
         metadata=metadata,
-        classes=classes,
-        properties=properties,
-        alternates=linkeddata.alternates(published, ontology),
+        classes=sorted(classes, key=lambda term: term.name.lower()),
+        properties=sorted(properties, key=lambda term: term.name.lower()),
+        alternates=alternates(published, ontology),
     )
 
 
-def ontology_link(namer: Namer, published: Published, iri: str) -> TermView:
+def class_term(namer: Namer, graph: OntologyGraph, iri: str) -> OntologyTerm:
+    """A class with its relations to other terms and how many instances the data holds."""
+    relations = [
+        ("Subclass of", linked(namer, graph.objects(iri, RDFS.subClassOf))),
+        ("Superclass of", linked(namer, graph.subjects(RDFS.subClassOf, iri))),
+        ("Equivalent to", linked(namer, graph.objects(iri, OWL.equivalentClass))),
+        (
+            "Disjoint with",
+            linked(
+                namer, graph.objects(iri, OWL.disjointWith) + graph.subjects(OWL.disjointWith, iri)
+            ),
+        ),
+        ("Properties with this domain", linked(namer, graph.subjects(RDFS.domain, iri))),
+        ("Properties with this range", linked(namer, graph.subjects(RDFS.range, iri))),
+    ]
+    counts = {summary.iri: summary for summary in build_facts(namer.published).own_classes}
+    summary = counts.get(iri)
+    return ontology_term(
+        namer,
+        iri,
+        ["class"],
+        relations,
+        instances=summary.count if summary else 0,
+        instances_href=summary.query_href if summary else None,
+    )
+
+
+def property_term(namer: Namer, graph: OntologyGraph, iri: str, types: list[str]) -> OntologyTerm:
+    """A property with its kinds (object, datatype, functional, …) and its relations."""
+    relations = [
+        ("Domain", linked(namer, graph.objects(iri, RDFS.domain))),
+        ("Range", linked(namer, graph.objects(iri, RDFS.range))),
+        ("Subproperty of", linked(namer, graph.objects(iri, RDFS.subPropertyOf))),
+        ("Superproperty of", linked(namer, graph.subjects(RDFS.subPropertyOf, iri))),
+        (
+            "Inverse of",
+            linked(namer, graph.objects(iri, OWL.inverseOf) + graph.subjects(OWL.inverseOf, iri)),
+        ),
+    ]
+    kinds = [PROPERTY_KIND_NAMES[t] for t in types if t in PROPERTY_KIND_NAMES]
+    return ontology_term(namer, iri, kinds, relations)
+
+
+def linked(namer: Namer, iris: list[str]) -> list[TermView]:
+    return [ontology_link(namer, iri) for iri in iris]
+
+
+def ontology_link(namer: Namer, iri: str) -> TermView:
     """A term as the ontology page links it: our own terms to their anchor on the page."""
     view = namer.term(iri)
-    ontology_hash = str(published.iris.ontology) + "#"
+    ontology_hash = str(namer.published.iris.ontology) + "#"
     if iri.startswith(ontology_hash):
         return TermView(iri, view.name, view.prefixed, "#" + iri[len(ontology_hash) :], True)
     return TermView(iri, view.prefixed or view.name, view.prefixed, view.href, view.local)

@@ -12,8 +12,7 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server import linkeddata
-from tipkg.server.linkeddata import Description
+from tipkg.server.descriptions import Description, alternates
 from tipkg.server.pages.common import script_json, sparql_href
 from tipkg.server.pages.document import (
     IS_STRING,
@@ -25,7 +24,7 @@ from tipkg.server.pages.document import (
     span_fits,
     text_span,
 )
-from tipkg.server.pages.facts import render
+from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import (
     DESCRIPTION_PREDICATES,
     RDF_TYPE,
@@ -69,7 +68,7 @@ def render_resource(request: Request, published: Published, description: Descrip
         text_runs=full_text(namer, description.iri),
         context_quote=context_quote,
         graph=named_graph(published, description.iri),
-        alternates=linkeddata.alternates(published, description.iri),
+        alternates=alternates(published, description.iri),
         json_ld=script_json(resource_json_ld(description)),
     )
 
@@ -150,7 +149,7 @@ class IncomingGroup:
     subjects: list[ValueView]
 
     @property
-    def derived(self) -> bool:
+    def cites_as_source(self) -> bool:
         """Whether these subjects cite the resource as their source (prov:wasDerivedFrom)."""
         return self.term.iri == DERIVED_FROM
 
@@ -167,7 +166,7 @@ def incoming_groups(namer: Namer, description: Description) -> list[IncomingGrou
         )
         for predicate, subjects in grouped.items()
     ]
-    groups.sort(key=lambda group: (not group.derived, group.term.name.lower()))
+    groups.sort(key=lambda group: (not group.cites_as_source, group.term.name.lower()))
     return groups
 
 
@@ -182,7 +181,7 @@ class NamedGraphView:
 
 def named_graph(published: Published, iri: str) -> NamedGraphView | None:
     """The named graph ``iri`` as the manifest lists it, or ``None`` if it is not a graph."""
-    for graph in published.manifest.get("graphs", []):
+    for graph in published.manifest.graphs:
         if published.rebase(graph["iri"]) == iri:
             query = (
                 "# Every triple of one named graph\n"

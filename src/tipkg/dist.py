@@ -1,0 +1,175 @@
+"""The contract between the build and the server: the files of dist/ and its manifest.
+
+``publish.py`` writes dist/ under these names and describes it with a :class:`Manifest`;
+the server reads it back with :func:`read_manifest`, which checks every field the build writes
+(so no reader needs a default) and every file the manifest lists (so a half-written build is
+refused). Both sides import this module; neither spells a file name of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints, is_typeddict
+
+from tipkg.errors import InputError
+from tipkg.formats import JSON_LD, N_QUADS, N_TRIPLES, TRIG, TURTLE, Format
+
+DUMP_NAME = "tipkg"
+# The dumps by name (also their suffix: ``tipkg.ttl``), in the order of the download list.
+DUMP_FORMATS: dict[str, Format] = {
+    fmt.name: fmt for fmt in (TURTLE, JSON_LD, N_TRIPLES, N_QUADS, TRIG)
+}
+# The dump the server loads; its SHA-256 is the build's version.
+QUADS_NAME = f"{DUMP_NAME}.{N_QUADS.suffix}"
+CONTEXT_NAME = "context.jsonld"
+ONTOLOGY_NAME = "ontology.ttl"
+VOID_NAME = "void.ttl"
+SUMS_NAME = "SHA256SUMS"
+MANIFEST_NAME = "manifest.json"
+QUERIES_DIR = "queries"
+# Files of the build that the manifest's ``files`` does not list, with their media types.
+UNLISTED_FILES = {SUMS_NAME: "text/plain; charset=utf-8", MANIFEST_NAME: "application/json"}
+
+
+@dataclass
+class PublishedFile:
+    """A file of the build with its size and checksum (and its triples, for RDF files)."""
+
+    name: str
+    media_type: str
+    bytes: int
+    sha256: str
+    triples: int | None = None
+
+
+class GraphEntry(TypedDict):
+    """A named graph of the build."""
+
+    iri: str
+    kind: str
+    triples: int
+
+
+class DocumentEntry(TypedDict):
+    """A source document (a report) of the build."""
+
+    slug: str
+    iri: str
+    graph: str
+    title: str
+    sha256: str
+    sentences: int
+
+
+class QueryEntry(TypedDict):
+    """An example query, copied into dist/queries/."""
+
+    name: str
+    file: str
+    title: str
+    question: str
+
+
+@dataclass
+class Manifest:
+    """What a build wrote: ``dist/manifest.json``."""
+
+    base_iri: str
+    version: str
+    modified: str
+    triples: int
+    graphs: list[GraphEntry]
+    files: list[PublishedFile]
+    documents: list[DocumentEntry]
+    queries: list[QueryEntry]
+    classes: dict[str, int]
+    links: dict[str, int]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, path: Path) -> Manifest:
+        """The manifest in ``text``; anything but what a build writes is a one-line
+        ``InputError`` pointing at ``path``."""
+        try:
+            return _conform(json.loads(text), cls, "manifest")
+        except json.JSONDecodeError as error:
+            raise InputError(
+                f"unreadable manifest ({error}): rebuild with `tipkg build`", path
+            ) from None
+        except ValueError as error:
+            raise InputError(f"{error}: rebuild with `tipkg build`", path) from None
+
+
+def read_manifest(dist_dir: Path) -> Manifest:
+    """The manifest of the build in ``dist_dir``, once every file it lists is there at its
+    recorded size (a build caught half-way is refused, not half-served)."""
+    if not dist_dir.is_dir():
+        raise InputError("no build here: run `tipkg build` first", dist_dir)
+    path = dist_dir / MANIFEST_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no manifest.json: the build is missing or unfinished", dist_dir) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(
+            f"unreadable manifest ({error}): rebuild with `tipkg build`", path
+        ) from None
+    manifest = Manifest.from_json(text, path)
+    for required in (QUADS_NAME, VOID_NAME):
+        if not (dist_dir / required).is_file():
+            raise InputError(f"missing {required}: the build is unfinished", dist_dir)
+    for published in manifest.files:
+        file_path = dist_dir / published.name
+        try:
+            size = file_path.stat().st_size
+        except OSError:
+            raise InputError("listed in manifest.json but missing", file_path) from None
+        if size != published.bytes:
+            raise InputError(
+                f"{size} bytes, manifest.json says {published.bytes}: the build is unfinished",
+                file_path,
+            )
+    return manifest
+
+
+def _conform(value: Any, hint: Any, where: str) -> Any:
+    """``value`` (parsed JSON) checked against the type ``hint``: dataclasses and TypedDicts
+    by their fields, lists and dicts by their items; ``ValueError`` names the first misfit."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        for option in args:
+            try:
+                return _conform(value, option, where)
+            except ValueError:
+                continue
+        raise ValueError(f"{where} is {json.dumps(value)[:40]}, not {hint}")
+    if is_dataclass(hint) or is_typeddict(hint):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} is not an object")
+        hints = get_type_hints(hint)
+        missing = [name for name in hints if name not in value]
+        if missing:
+            raise ValueError(f"{where} lacks {', '.join(missing)}")
+        checked = {name: _conform(value[name], hints[name], f"{where}.{name}") for name in hints}
+        return hint(**checked)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{where} is not a list")
+        return [_conform(item, args[0], f"{where}[{index}]") for index, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} is not an object")
+        return {key: _conform(item, args[1], f"{where}.{key}") for key, item in value.items()}
+    if hint is type(None):
+        if value is not None:
+            raise ValueError(f"{where} is not null")
+        return value
+    # JSON has one number type: a bool is not an int here, and an int is not a str.
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ValueError(f"{where} is {json.dumps(value)[:40]}, not {hint.__name__}")
+    return value

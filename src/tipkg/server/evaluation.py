@@ -1,0 +1,139 @@
+"""Evaluating one SPARQL query on the build: the half of the endpoint that runs in a query worker.
+
+:func:`evaluate` is the handler the query pool runs in its worker processes. It checks SERVICE
+calls, executes the query on pyoxigraph, cuts the answer at ``max_rows`` and serialises it with
+pyoxigraph's writers. Nothing here imports Starlette, so a worker loads only what it uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, cast
+
+import pyoxigraph as ox
+
+from tipkg.formats import GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_triples
+from tipkg.server.errors import (
+    UPDATES_REFUSED,
+    BadRequest,
+    Forbidden,
+    HttpError,
+    InternalError,
+    one_line,
+)
+from tipkg.server.federation import federation_refusal
+from tipkg.server.negotiation import not_acceptable
+from tipkg.server.published import Published
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """What a worker needs to answer one query: the formats (by name, ``None`` where nothing
+    the client accepts fits) and the dataset (``None`` for the union of all graphs)."""
+
+    query: str
+    results_format: str | None
+    graph_format: str | None
+    default_graphs: tuple[str, ...] | None
+    named_graphs: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """A worker's answer: the body, its type, and whether rows were cut at ``max_rows``."""
+
+    content_type: str
+    body: bytes
+    truncated: bool = False
+
+
+def evaluate(published: Published, job: QueryJob) -> QueryAnswer | HttpError:
+    """Answer one query. The client's mistakes come back as the error to answer with (returned,
+    not raised, so that the pool tells them from our bugs, which it reports as failures)."""
+    try:
+        return _answer(published, job)
+    except HttpError as error:
+        return error
+
+
+def _answer(published: Published, job: QueryJob) -> QueryAnswer:
+    refusal = federation_refusal(job.query, published)
+    if refusal is not None:
+        raise BadRequest(refusal)
+    max_rows = published.settings.max_rows
+    try:
+        result = published.store.query(
+            job.query, base_iri=published.base_iri, prefixes=published.prefixes, **_dataset(job)
+        )
+        if isinstance(result, ox.QueryBoolean):
+            fmt = _chosen(job.results_format, RESULTS_FORMATS, "these results")
+            return QueryAnswer(fmt.content_type, result.serialize(format=fmt.results))
+        if isinstance(result, ox.QuerySolutions):
+            fmt = _chosen(job.results_format, RESULTS_FORMATS, "these results")
+            kept, truncated = first_solutions(result, max_rows)
+            return QueryAnswer(fmt.content_type, kept.serialize(format=fmt.results), truncated)
+        triples = list(islice(result, max_rows + 1))
+        fmt = _chosen(job.graph_format, GRAPH_FORMATS, "this graph")
+        body = serialize_triples(triples[:max_rows], fmt, published.prefixes)
+        return QueryAnswer(fmt.content_type, body, len(triples) > max_rows)
+    except SyntaxError as error:
+        if is_update(job.query):
+            raise Forbidden(UPDATES_REFUSED) from None
+        raise BadRequest(f"SPARQL syntax error: {one_line(str(error))}") from None
+    except (OSError, ValueError) as error:
+        raise InternalError(f"query evaluation failed: {one_line(str(error))}") from None
+
+
+def _dataset(job: QueryJob) -> dict[str, Any]:
+    """The query's dataset: the union of every graph, unless the request named graphs."""
+    if job.default_graphs is None and job.named_graphs is None:
+        return {"use_default_graph_as_union": True}
+    return {
+        "default_graph": [ox.NamedNode(iri) for iri in job.default_graphs or ()],
+        "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs or ()],
+    }
+
+
+def _chosen(name: str | None, offered: tuple[Format, ...], what: str) -> Format:
+    """The negotiated format for this kind of answer; known only now for a query whose form
+    the HTTP side could not read, so nothing may have fitted (406)."""
+    fmt = next((f for f in offered if f.name == name), None)
+    if fmt is None:
+        raise not_acceptable(offered, what)
+    return fmt
+
+
+def first_solutions(solutions: ox.QuerySolutions, limit: int) -> tuple[ox.QuerySolutions, bool]:
+    """The first ``limit`` solutions, and whether there were more.
+
+    pyoxigraph writes a whole ``QuerySolutions`` and cannot build one from a list, so the rows
+    kept are read back into one from SPARQL TSV, whose terms are the N-Triples syntax that
+    ``str()`` gives every pyoxigraph term: nothing is lost, and its own writers do the rest.
+    """
+    variables = [variable.value for variable in solutions.variables]
+    rows = list(islice(solutions, limit + 1))
+    lines = ["\t".join("?" + name for name in variables)]
+    lines += ["\t".join(map(_tsv_term, row)) for row in rows[:limit]]
+    text = "".join(line + "\n" for line in lines)
+    kept = ox.parse_query_results(text.encode("utf-8"), format=ox.QueryResultsFormat.TSV)
+    return cast(ox.QuerySolutions, kept), len(rows) > limit
+
+
+def _tsv_term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.Triple):
+        return f"<<( {term} )>>"
+    return str(term)
+
+
+def is_update(query: str) -> bool:
+    """Whether text that is not a query parses as a SPARQL Update (so it earns 403, not 400)."""
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        parseUpdate(query)
+    except Exception:  # pyparsing raises several types; any of them means "not an update"
+        return False
+    return True

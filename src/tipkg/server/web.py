@@ -1,0 +1,104 @@
+"""What every route handler does with a request: find the build it is answered from, negotiate
+the format, answer 304 when the client already has the representation, and say where the
+server is reached.
+
+Everything served comes from an immutable build, so a representation's validators are derived
+from the build's version (see :meth:`Published.cache_headers`); graphs computed from a build are
+kept in the result cache under its version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from email.utils import parsedate_to_datetime
+
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tipkg.formats import Format, serialize_triples
+from tipkg.server.negotiation import choose_format, not_acceptable
+from tipkg.server.published import Published, PublishedHolder
+from tipkg.server.querypool import ResultCache
+
+
+def current_published(request: Request) -> Published:
+    """The build to answer ``request`` from (reloaded first if dist/ changed)."""
+    holder: PublishedHolder = request.app.state.published
+    return holder.get()
+
+
+def negotiate(
+    request: Request, formats: tuple[Format, ...], override: str | None = None
+) -> Format | None:
+    """The offered format the client prefers (``override``, a ``?format=`` value, wins over
+    ``Accept``); ``None`` when it accepts none. A malformed ``Accept`` raises a 400."""
+    return choose_format(formats, request.headers.get("accept"), override)
+
+
+def acceptable(
+    request: Request, formats: tuple[Format, ...], override: str | None, what: str
+) -> Format:
+    """Like :func:`negotiate`, but nothing acceptable is a 406 that lists the offer."""
+    fmt = negotiate(request, formats, override)
+    if fmt is None:
+        raise not_acceptable(formats, what)
+    return fmt
+
+
+def not_modified(
+    request: Request, published: Published, headers: Mapping[str, str]
+) -> Response | None:
+    """A 304 carrying ``headers`` when the request's validators match their ``ETag`` or the
+    build's date, else ``None``. ``If-None-Match`` wins over ``If-Modified-Since``
+    (RFC 9110 §13.2.2); tags compare weakly, as the RFC says for GET."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if "*" in tags or headers["ETag"].removeprefix("W/") in tags:
+            return Response(status_code=304, headers=dict(headers))
+        return None
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return None
+        if since.tzinfo is not None and since >= published.modified:
+            return Response(status_code=304, headers=dict(headers))
+    return None
+
+
+def graph_response(
+    request: Request,
+    published: Published,
+    fmt: Format,
+    variant: str,
+    triples: Callable[[], Iterable[ox.Triple]],
+) -> Response:
+    """A graph derived from the build alone (named by ``variant``), in ``fmt``: a 304 when the
+    client has it, else computed once per build and kept in the result cache."""
+    headers = published.cache_headers(f"{variant}\n{fmt.name}")
+    if (unchanged := not_modified(request, published, headers)) is not None:
+        return unchanged
+    cache: ResultCache = request.app.state.result_cache
+    key = (variant, published.version, published.base_iri, fmt.name)
+    body = cache.get(key)
+    if body is None:
+        body = serialize_triples(triples(), fmt, published.prefixes)
+        cache.put(key, body, len(body))
+    return Response(body, 200, headers, media_type=fmt.content_type)
+
+
+def endpoint_url(request: Request, published: Published) -> str:
+    """Where clients reach the SPARQL endpoint: ``public_url`` if set, else this request's URL."""
+    public_url = published.settings.public_url
+    if public_url:
+        return public_url.rstrip("/") + "/sparql"
+    return f"{request.url.scheme}://{request.url.netloc}/sparql"
+
+
+def site_url(request: Request, published: Published) -> str:
+    """Where clients reach this server: the SPARQL endpoint's URL less its own path, so the two
+    can never disagree."""
+    return endpoint_url(request, published).removesuffix("sparql")
