@@ -162,7 +162,7 @@ def test_unknown_prefix(fresh: Path) -> None:
     result = _rebuild_after(
         fresh, lambda: places.write_text(places.read_text() + "\nnope:x a nope:Y .\n")
     )
-    _one_line_error(result, 2, "places.ttl:", 'Prefix "nope:" not bound')
+    _one_line_error(result, 2, "places.ttl:", "The prefix nope: has not been declared")
 
 
 def test_missing_source_file(fresh: Path) -> None:

@@ -124,7 +124,7 @@ def test_unknown_prefix_names_file_and_line(tmp_path: Path) -> None:
         places.read_text(encoding="utf-8") + "\nnowhere:x a nowhere:Y .\n", encoding="utf-8"
     )
     line = len(places.read_text(encoding="utf-8").splitlines())
-    _expect_input_error(project, 'Prefix "nowhere:" not bound', f"places.ttl:{line}")
+    _expect_input_error(project, "The prefix nowhere: has not been declared", f"places.ttl:{line}")
 
 
 def test_missing_source_file(tmp_path: Path) -> None:

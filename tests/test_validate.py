@@ -23,14 +23,13 @@ from pathlib import Path
 
 import pyoxigraph
 import pytest
-from rdflib import Graph
 from rdflib.namespace import RDF, SH
 
 from tipkg.errors import InputError, ValidationFailed
-from tipkg.graph import assemble, parse_turtle
+from tipkg.graph import assemble
 from tipkg.project import load_project
 from tipkg.settings import Settings
-from tipkg.validate import Finding, Report, check, raise_for
+from tipkg.validate import Finding, Report, check, load_shapes, raise_for
 
 from support import PROJECT_ROOT, REPORT_SLUG, copy_project, report_dir
 
@@ -81,9 +80,7 @@ def validate_with(fixture: Path, tmp_path: Path, base: str = BASE) -> Report:
 
 
 def shape_messages() -> set[str]:
-    shapes = Graph()
-    for path in load_project(PROJECT_ROOT).shape_files:
-        parse_turtle(path, BASE, into=shapes)
+    shapes = load_shapes(BASE, load_project(PROJECT_ROOT).shape_files)
     return {str(message) for message in shapes.objects(None, SH.message)}
 
 
@@ -183,9 +180,7 @@ def test_every_class_the_data_asserts_is_a_shape_target() -> None:
         for _subject, _predicate, obj, graph in kg.dataset.quads((None, RDF.type, None, None))
         if graph != ontology_graph
     }
-    shapes = Graph()
-    for path in project.shape_files:
-        parse_turtle(path, kg.iris.base, into=shapes)
+    shapes = load_shapes(kg.iris.base, project.shape_files)
     targeted = set(shapes.objects(None, SH.targetClass))
     assert len(asserted) > 15
     assert sorted(asserted - targeted) == []
@@ -218,9 +213,7 @@ def test_every_predicate_and_class_the_build_publishes_is_covered_by_a_shape(
     """Each predicate in dist/ has a shape aimed at every subject that uses it
     (sh:targetSubjectsOf) which constrains its values (node kind, class, datatype, allowed
     values), with an @en rule where people read the values; each class is a shape's target."""
-    shapes = Graph()
-    for path in load_project(PROJECT_ROOT).shape_files:
-        parse_turtle(path, BASE, into=shapes)
+    shapes = load_shapes(BASE, load_project(PROJECT_ROOT).shape_files)
     value_shapes: dict[str, list[object]] = {}
     for node_shape, predicate in shapes.subject_objects(SH.targetSubjectsOf):
         for property_shape in shapes.objects(node_shape, SH.property):

@@ -26,6 +26,28 @@ class ReportFolder:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """One named graph of the build and the files it is made from: the ontology, the dataset's
+    description, the shared entities, one linkset file, or one report. A unit is parsed,
+    materialised, checked and serialised on its own, so an unchanged unit costs nothing."""
+
+    kind: str  # "ontology", "dataset", "shared", "linkset" or "document"
+    name: str  # the linkset's file stem or the report's slug; "" for the others
+    turtle_files: tuple[Path, ...]
+    source_path: Path | None = None  # the report's verbatim text (documents only)
+
+    @property
+    def graph_path(self) -> str:
+        """The graph's IRI below ``<base>graph/``: ``shared``, ``document/<slug>``, …"""
+        return f"{self.kind}/{self.name}" if self.name else self.kind
+
+    @property
+    def input_files(self) -> tuple[Path, ...]:
+        """Every file the unit is made from, the source text first."""
+        return (*((self.source_path,) if self.source_path else ()), *self.turtle_files)
+
+
+@dataclass(frozen=True)
 class Project:
     """The input files of a project, each list sorted so builds are reproducible."""
 
@@ -74,6 +96,21 @@ def load_project(root: Path) -> Project:
         reports=tuple(reports),
         dataset_file=dataset_file,
         query_files=tuple(sorted((root / "queries").glob("*.rq"))),
+    )
+
+
+def units_of(project: Project) -> tuple[Unit, ...]:
+    """The project's units in build order: the ontology first (every other unit is materialised
+    against it), then the dataset description, the shared entities, the linksets, the reports."""
+    return (
+        Unit("ontology", "", project.ontology_files),
+        Unit("dataset", "", (project.dataset_file,)),
+        Unit("shared", "", project.shared_files),
+        *(Unit("linkset", path.stem, (path,)) for path in project.linkset_files),
+        *(
+            Unit("document", report.slug, report.turtle_files, report.source_path)
+            for report in project.reports
+        ),
     )
 
 

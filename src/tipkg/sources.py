@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
+import pyoxigraph as ox
+from rdflib.namespace import RDFS, XSD
 
 from tipkg.errors import InputError
 from tipkg.locate import Location, read_turtle_text
-from tipkg.project import ReportFolder
+from tipkg.terms import RDF_TYPE, iri
 from tipkg.vocab import NIF, SPDX, Iris
 
 # A full stop after one of these does not end a sentence ("St. Vincent", "Dr. Smith").
@@ -47,23 +48,21 @@ class SourceText:
     sentences: tuple[Sentence, ...]
 
 
-def read_source(report: ReportFolder) -> SourceText:
+def read_source(slug: str, path: Path) -> SourceText:
     """Read a report's text verbatim (UTF-8, no newline translation) and split it."""
     try:
-        raw = report.source_path.read_bytes()
+        raw = path.read_bytes()
     except OSError as error:
-        raise InputError(f"cannot read source text: {error.strerror}", report.source_path) from None
+        raise InputError(f"cannot read source text: {error.strerror}", path) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise InputError("source text is not valid UTF-8", report.source_path, line) from None
+        raise InputError("source text is not valid UTF-8", path, line) from None
     if not text.strip():
-        raise InputError("source text is empty", report.source_path)
+        raise InputError("source text is empty", path)
     sentences = tuple(split_sentences(text))
-    return SourceText(
-        report.slug, report.source_path, text, hashlib.sha256(raw).hexdigest(), sentences
-    )
+    return SourceText(slug, path, text, hashlib.sha256(raw).hexdigest(), sentences)
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -91,51 +90,69 @@ def _append(sentences: list[Sentence], text: str, begin: int, end: int) -> None:
         sentences.append(Sentence(len(sentences) + 1, begin, end, text[begin:end]))
 
 
-def describe(source: SourceText, iris: Iris) -> Graph:
+def describe(source: SourceText, iris: Iris) -> list[ox.Triple]:
     """NIF triples for the document, its checksum and every sentence."""
-    graph = Graph()
-    document = iris.document(source.slug)
-    checksum = iris.checksum(source.slug)
-    graph.add((document, RDF.type, NIF.Context))
-    graph.add((document, NIF.isString, Literal(source.text)))
-    graph.add((document, NIF.beginIndex, Literal(0, datatype=XSD.nonNegativeInteger)))
-    graph.add((document, NIF.endIndex, Literal(len(source.text), datatype=XSD.nonNegativeInteger)))
-    graph.add((document, SPDX.checksum, checksum))
-    graph.add((checksum, RDF.type, SPDX.Checksum))
-    graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
-    graph.add((checksum, SPDX.checksumValue, Literal(source.sha256, datatype=XSD.hexBinary)))
-    previous: URIRef | None = None
+    document = iri(iris.document(source.slug))
+    checksum = iri(iris.checksum(source.slug))
+    triples = [
+        ox.Triple(document, RDF_TYPE, iri(NIF.Context)),
+        ox.Triple(document, iri(NIF.isString), ox.Literal(source.text)),
+        ox.Triple(document, iri(NIF.beginIndex), offset(0)),
+        ox.Triple(document, iri(NIF.endIndex), offset(len(source.text))),
+        ox.Triple(document, iri(SPDX.checksum), checksum),
+        ox.Triple(checksum, RDF_TYPE, iri(SPDX.Checksum)),
+        ox.Triple(checksum, iri(SPDX.algorithm), iri(SPDX.checksumAlgorithm_sha256)),
+        ox.Triple(
+            checksum,
+            iri(SPDX.checksumValue),
+            ox.Literal(source.sha256, datatype=iri(XSD.hexBinary)),
+        ),
+    ]
+    previous: ox.NamedNode | None = None
     for sentence in source.sentences:
-        node = iris.sentence(source.slug, sentence.number)
-        graph.add((node, RDF.type, NIF.Sentence))
-        graph.add((node, RDFS.label, Literal(f"Sentence {sentence.number}", lang="en")))
-        graph.add((node, NIF.referenceContext, document))
-        graph.add((node, NIF.beginIndex, Literal(sentence.begin, datatype=XSD.nonNegativeInteger)))
-        graph.add((node, NIF.endIndex, Literal(sentence.end, datatype=XSD.nonNegativeInteger)))
-        graph.add((node, NIF.anchorOf, Literal(sentence.text)))
+        node = iri(iris.sentence(source.slug, sentence.number))
+        triples += [
+            ox.Triple(node, RDF_TYPE, iri(NIF.Sentence)),
+            ox.Triple(
+                node, iri(RDFS.label), ox.Literal(f"Sentence {sentence.number}", language="en")
+            ),
+            ox.Triple(node, iri(NIF.referenceContext), document),
+            ox.Triple(node, iri(NIF.beginIndex), offset(sentence.begin)),
+            ox.Triple(node, iri(NIF.endIndex), offset(sentence.end)),
+            ox.Triple(node, iri(NIF.anchorOf), ox.Literal(sentence.text)),
+        ]
         if previous is not None:
-            graph.add((previous, NIF.nextSentence, node))
-            graph.add((node, NIF.previousSentence, previous))
+            triples.append(ox.Triple(previous, iri(NIF.nextSentence), node))
+            triples.append(ox.Triple(node, iri(NIF.previousSentence), previous))
         previous = node
-    return graph
+    return triples
+
+
+def offset(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=iri(XSD.nonNegativeInteger))
 
 
 def anchor_citations(
-    source: SourceText, facts: Graph, iris: Iris, turtle_files: tuple[Path, ...]
-) -> Graph:
+    source: SourceText, facts: Iterable[ox.Triple], iris: Iris, turtle_files: tuple[Path, ...]
+) -> list[ox.Triple]:
     """Check every sentence and phrase the facts cite, and complete phrases with their offsets.
 
     A phrase is written ``<id/document/<slug>#char=BEGIN,END> nif:anchorOf "…"``; its offsets
     must lie inside the text and its anchor must equal the text there. Raises ``InputError``
     naming the Turtle file and line of the first bad citation.
     """
+    facts = list(facts)
     document = str(iris.document(source.slug))
     sentence_prefix = document + "/sentence/"
-    completed = Graph()
-    for term in sorted({t for triple in facts for t in triple if isinstance(t, URIRef)}):
-        iri = str(term)
-        if iri.startswith(sentence_prefix):
-            number = iri[len(sentence_prefix) :]
+    anchors: dict[str, list[str]] = {}
+    for triple in facts:
+        if triple.predicate.value == str(NIF.anchorOf) and isinstance(triple.object, ox.Literal):
+            anchors.setdefault(triple.subject.value, []).append(triple.object.value)
+    cited = sorted({t.value for triple in facts for t in triple if isinstance(t, ox.NamedNode)})
+    completed: list[ox.Triple] = []
+    for term in cited:
+        if term.startswith(sentence_prefix):
+            number = term[len(sentence_prefix) :]
             if not number.isdigit() or not 1 <= int(number) <= len(source.sentences):
                 where = _locate(turtle_files, iris, term)
                 raise InputError(
@@ -144,15 +161,15 @@ def anchor_citations(
                     where.path,
                     where.line,
                 )
-        elif iri.startswith(document + "#"):
-            completed += _anchor_phrase(source, facts, term, iris, turtle_files)
+        elif term.startswith(document + "#"):
+            completed += _anchor_phrase(source, anchors.get(term, []), term, iris, turtle_files)
     return completed
 
 
 def _anchor_phrase(
-    source: SourceText, facts: Graph, phrase: URIRef, iris: Iris, turtle_files: tuple[Path, ...]
-) -> Graph:
-    fragment = str(phrase)[len(str(iris.document(source.slug))) :]
+    source: SourceText, anchors: list[str], phrase: str, iris: Iris, turtle_files: tuple[Path, ...]
+) -> list[ox.Triple]:
+    fragment = phrase[len(str(iris.document(source.slug))) :]
     where = _locate(turtle_files, iris, phrase)
     path, line = where.path, where.line
     match = _PHRASE_FRAGMENT.search(fragment)
@@ -166,29 +183,32 @@ def _anchor_phrase(
             path,
             line,
         )
-    anchor = facts.value(phrase, NIF.anchorOf)
-    if anchor is None or str(anchor) != source.text[begin:end]:
+    anchor = min(anchors) if anchors else None
+    if anchor is None or anchor != source.text[begin:end]:
         raise InputError(
-            f"phrase anchor {str(anchor)!r} differs from the text at {begin},{end}: "
+            f"phrase anchor {anchor!r} differs from the text at {begin},{end}: "
             f"{source.text[begin:end]!r}",
             path,
             line,
         )
-    graph = Graph()
-    graph.add((phrase, NIF.referenceContext, iris.document(source.slug)))
-    graph.add((phrase, NIF.beginIndex, Literal(begin, datatype=XSD.nonNegativeInteger)))
-    graph.add((phrase, NIF.endIndex, Literal(end, datatype=XSD.nonNegativeInteger)))
+    node = ox.NamedNode(phrase)
+    completed = [
+        ox.Triple(node, iri(NIF.referenceContext), iri(iris.document(source.slug))),
+        ox.Triple(node, iri(NIF.beginIndex), offset(begin)),
+        ox.Triple(node, iri(NIF.endIndex), offset(end)),
+    ]
     for sentence in source.sentences:
         if sentence.begin <= begin and end <= sentence.end:
-            graph.add((phrase, NIF.superString, iris.sentence(source.slug, sentence.number)))
-    return graph
+            sentence_node = iri(iris.sentence(source.slug, sentence.number))
+            completed.append(ox.Triple(node, iri(NIF.superString), sentence_node))
+    return completed
 
 
-def _locate(turtle_files: tuple[Path, ...], iris: Iris, term: URIRef) -> Location:
+def _locate(turtle_files: tuple[Path, ...], iris: Iris, term: str) -> Location:
     """The first file and line that write ``term``, for error messages."""
     for path in turtle_files:
         text = read_turtle_text(path, iris.base)
-        line = text.line_of(text.spellings(str(term), iris.base))
+        line = text.line_of(text.spellings(term, iris.base))
         if line is not None:
             return Location(path, line)
     return Location(turtle_files[0] if turtle_files else Path(), None)

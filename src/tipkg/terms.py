@@ -21,6 +21,12 @@ from tipkg.errors import InputError
 
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
 XSD_STRING = str(XSD.string)
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+def iri(value: object) -> ox.NamedNode:
+    """An IRI (a ``str`` or an rdflib ``URIRef``/``Namespace`` term) as a pyoxigraph term."""
+    return ox.NamedNode(str(value))
 
 
 @contextmanager

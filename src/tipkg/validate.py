@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 from pyshacl import validate as run_shacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -25,8 +26,9 @@ from rdflib.query import Result
 from rdflib.term import Node
 
 from tipkg.errors import ValidationFailed
-from tipkg.graph import KnowledgeGraph, parse_turtle
+from tipkg.graph import KnowledgeGraph, read_turtle
 from tipkg.locate import Location, locate_statement
+from tipkg.terms import OxTerm, ToOxigraph, from_oxigraph
 from tipkg.vocab import SCHEMA
 
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
@@ -101,8 +103,7 @@ class Report:
 def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
     """Validate the union of ``kg``'s graphs; a malformed shape file raises ``InputError``."""
     union = _PreparedQueryGraph()
-    for subject, predicate, obj, _graph in kg.dataset.quads((None, None, None, None)):
-        union.add((subject, predicate, obj))
+    union += kg.union
     return _validate(kg, union, shape_files)
 
 
@@ -113,12 +114,13 @@ def check_description(
     the ontology it names classes and agents from."""
     data = _PreparedQueryGraph()
     data += description
-    data += kg.dataset.graph(kg.iris.graph("ontology"))
+    for triple in kg.graph_triples("ontology"):
+        data.add(tuple(from_oxigraph(term) for term in triple))
     return _validate(kg, data, shape_files)
 
 
 def _validate(kg: KnowledgeGraph, data: Graph, shape_files: tuple[Path, ...]) -> Report:
-    shapes = load_shapes(kg, shape_files)
+    shapes = load_shapes(kg.iris.base, shape_files)
     for prefix, namespace in kg.iris.prefixes().items():
         data.bind(prefix, namespace, replace=True)
     conforms, results_graph, _text = run_shacl(
@@ -142,14 +144,18 @@ def raise_for(report: Report, what: str = "") -> None:
         raise ValidationFailed(f"{what}: {report.summary()}" if what else report.summary())
 
 
-def load_shapes(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Graph:
+def load_shapes(base: str, shape_files: tuple[Path, ...]) -> Graph:
     """Parse the shape files against the base IRI, resolving relative ``sh:namespace`` too."""
     shapes = Graph()
     for path in shape_files:
-        parse_turtle(path, kg.iris.base, into=shapes)
+        parsed = read_turtle(path, base, f"shapes/{path.name}")
+        for triple in parsed.triples:
+            shapes.add(tuple(from_oxigraph(term) for term in triple))
+        for prefix, namespace in parsed.prefixes.items():
+            shapes.bind(prefix, namespace, override=False)
     for declaration, namespace in list(shapes.subject_objects(SH.namespace)):
         # URIRef(…, base=…) resolves as Turtle does, keeping the empty fragment of "ontology#".
-        resolved = str(URIRef(str(namespace), base=kg.iris.base))
+        resolved = str(URIRef(str(namespace), base=base))
         if resolved != str(namespace):
             shapes.set((declaration, SH.namespace, Literal(resolved, datatype=XSD.anyURI)))
     return shapes
@@ -270,14 +276,16 @@ class _Locator:
 
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.base = kg.iris.base
-        self.by_subject: dict[Node, list[tuple[Node, Node, Path]]] = {}
-        self.by_object: dict[Node, list[tuple[Node, Node, Path]]] = {}
-        for (subject, predicate, obj), path in kg.origins.items():
+        self.by_subject: dict[OxTerm, list[tuple[OxTerm, OxTerm, Path]]] = {}
+        self.by_object: dict[OxTerm, list[tuple[OxTerm, OxTerm, Path]]] = {}
+        for triple, path in kg.origins.items():
+            subject, predicate, obj = triple
             self.by_subject.setdefault(subject, []).append((predicate, obj, path))
             self.by_object.setdefault(obj, []).append((subject, predicate, path))
         self.sources = {
             str(kg.iris.document(slug)): source.path for slug, source in kg.sources.items()
         }
+        self.converter = ToOxigraph()
 
     def locations(
         self, focus: Node | None, path: Node | None, value: Node | None
@@ -287,14 +295,19 @@ class _Locator:
         described, or named as a value; else, for generated text nodes, the report's text."""
         if focus is None:
             return ()
-        about = self.by_subject.get(focus, [])
-        on_path = [entry for entry in about if entry[0] == path]
-        exact = [entry for entry in on_path if value is not None and entry[1] == value]
-        found = [self._locate(focus, obj, file) for _p, obj, file in exact or on_path or about]
+        node = self.converter.term(focus)
+        wanted_path = self.converter.term(path) if isinstance(path, URIRef) else None
+        wanted_value = self.converter.term(value) if value is not None else None
+        about = self.by_subject.get(node, [])
+        on_path = [entry for entry in about if entry[0] == wanted_path]
+        exact = [
+            entry for entry in on_path if wanted_value is not None and entry[1] == wanted_value
+        ]
+        found = [self._locate(node, obj, file) for _p, obj, file in exact or on_path or about]
         if not found:
-            found = [self._locate(s, focus, file) for s, _p, file in self.by_object.get(focus, [])]
-        if not found and isinstance(focus, URIRef):
-            document = str(focus).split("#", 1)[0].split("/sentence/", 1)[0]
+            found = [self._locate(s, node, file) for s, _p, file in self.by_object.get(node, [])]
+        if not found and isinstance(node, ox.NamedNode):
+            document = node.value.split("#", 1)[0].split("/sentence/", 1)[0]
             if document in self.sources:
                 found.append(Location(self.sources[document]))
         first_per_file: dict[Path, Location] = {}
@@ -302,10 +315,11 @@ class _Locator:
             first_per_file.setdefault(location.path, location)
         return tuple(str(location) for location in first_per_file.values())
 
-    def _locate(self, subject: Node, obj: Node, file: Path) -> Location:
-        if not isinstance(subject, URIRef):  # a blank node has no name to look for
+    def _locate(self, subject: OxTerm, obj: OxTerm, file: Path) -> Location:
+        if not isinstance(subject, ox.NamedNode):  # a blank node has no name to look for
             return Location(file)
-        return locate_statement(file, self.base, str(subject), str(obj), isinstance(obj, URIRef))
+        is_iri = isinstance(obj, ox.NamedNode)
+        return locate_statement(file, self.base, subject.value, obj.value, is_iri)
 
 
 def _label_preference(label: Node) -> tuple[int, str]:
