@@ -25,12 +25,9 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from tipkg import publish
-from tipkg.graph import assemble
-from tipkg.project import load_project
 from tipkg.settings import Settings
 
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, build_dist
 
 SERVER_LIMITS: dict[str, Any] = {
     "query_timeout": 2.0,
@@ -75,8 +72,7 @@ class InProcessSite:
 def dist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project built and published once per test session (under its canonical base IRI)."""
     out = tmp_path_factory.mktemp("server") / "dist"
-    project = load_project(PROJECT_ROOT)
-    publish.write(assemble(project, Settings.load(environ={})), project, out)
+    build_dist(PROJECT_ROOT, out)
     return out
 
 

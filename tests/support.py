@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tipkg.dist import Manifest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REPORT_SLUG = "saint-lucia-tip-meetings-2021"
@@ -20,3 +24,15 @@ def copy_project(destination: Path) -> Path:
 
 def report_dir(project: Path) -> Path:
     return project / "data" / "reports" / REPORT_SLUG
+
+
+def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
+    """Assemble, validate and publish a project into ``out`` the way ``tipkg build`` does, with
+    a cache of its own beside ``out`` (never the repository's)."""
+    from tipkg.pipeline import build
+    from tipkg.project import load_project
+    from tipkg.settings import Settings
+
+    overrides = {"cache_dir": str(out.parent / f"{out.name}-cache"), **settings}
+    _, manifest = build(load_project(project_root), Settings.load(overrides, environ={}), out)
+    return manifest

@@ -23,12 +23,7 @@ import rdflib
 from conftest import InProcessSite, in_process
 from rdflib.namespace import OWL, RDF, RDFS
 
-from tipkg import publish
-from tipkg.graph import assemble
-from tipkg.project import load_project
-from tipkg.settings import Settings
-
-from support import REPORT_SLUG, copy_project, report_dir
+from support import REPORT_SLUG, build_dist, copy_project, report_dir
 
 SUFFIX_MEDIA_TYPES = {
     "html": "text/html",
@@ -626,8 +621,7 @@ def edited_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessS
         text = text.replace(old, new)
     facts.write_text(text, encoding="utf-8")
     dist = project / "dist"
-    loaded = load_project(project)
-    publish.write(assemble(loaded, Settings.load(environ={})), loaded, dist)
+    build_dist(project, dist)
     with in_process(dist) as driven:
         yield driven
 

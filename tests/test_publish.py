@@ -3,6 +3,7 @@ described in VoID/DCAT, byte-identical across builds, and swapped in only when c
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
@@ -18,15 +19,16 @@ import rdflib
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from tipkg import publish
+from tipkg.dist import Manifest
+from tipkg.errors import InputError
 from tipkg.graph import KnowledgeGraph, assemble
 from tipkg.project import load_project
-from tipkg.publish import Manifest
 from tipkg.server.published import load_published
 from tipkg.settings import Settings
 from tipkg.terms import ToOxigraph
 from tipkg.vocab import NIF, SCHEMA, SKOS, Iris
 
-from support import PROJECT_ROOT, copy_project
+from support import PROJECT_ROOT, build_dist, copy_project
 
 OXIGRAPH_FORMATS = {
     "tipkg.ttl": pyoxigraph.RdfFormat.TURTLE,
@@ -94,19 +96,16 @@ def hard_build(tmp_path_factory: pytest.TempPathFactory) -> HardBuild:
     root = copy_project(tmp_path_factory.mktemp("hard") / "project")
     settings = Settings.load(environ={})
     write_hard_report(root, Iris(settings.base_iri))
-    project = load_project(root)
-    kg = assemble(project, settings)
+    kg = assemble(load_project(root), settings)
     out = root / "dist"
-    publish.write(kg, project, out)
+    build_dist(root, out)
     return HardBuild(kg, out)
 
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manifest]:
     out = tmp_path_factory.mktemp("publish") / "dist"
-    project = load_project(PROJECT_ROOT)
-    manifest = publish.write(assemble(project, Settings.load(environ={})), project, out)
-    return out, manifest
+    return out, build_dist(PROJECT_ROOT, out)
 
 
 def test_writes_every_dump_with_gzip_and_sums(dist: tuple[Path, Manifest]) -> None:
@@ -216,16 +215,37 @@ def test_jsonld_uses_the_published_context(dist: tuple[Path, Manifest]) -> None:
     context = json.loads((out / "context.jsonld").read_text())["@context"]
     document = json.loads((out / "tipkg.jsonld").read_text())
     assert document["@context"] == context
-    assert context["startDate"] == {"@id": "schema:startDate", "@type": "xsd:date"}
+    assert context["startDate"] == {
+        "@id": "schema:startDate",
+        "@type": "xsd:date",
+        "@container": "@set",
+    }
     meeting = next(n for n in document["@graph"] if n["@id"] == "event:tipcom-2021")
-    assert meeting["startDate"] == "2021-05-06"
+    assert meeting["startDate"] == ["2021-05-06"]
 
 
-def test_ntriples_and_nquads_are_sorted(dist: tuple[Path, Manifest]) -> None:
+def test_nquads_are_sorted_by_graph_then_line(dist: tuple[Path, Manifest]) -> None:
+    """Each named graph's lines together, graphs in IRI order, lines sorted within a graph:
+    the order a build keeps when it copies unchanged graphs from the last build."""
     out, _ = dist
-    for name in ("tipkg.nt", "tipkg.nq"):
-        lines = (out / name).read_text().splitlines()
-        assert lines == sorted(lines)
+    lines = (out / "tipkg.nq").read_text().splitlines()
+    keyed = [(line.rsplit(" ", 2)[-2], line) for line in lines]
+    assert keyed == sorted(keyed)
+    assert len({graph for graph, _ in keyed}) == 7
+
+
+def test_the_store_holds_every_graph_and_their_merge_once(dist: tuple[Path, Manifest]) -> None:
+    out, manifest = dist
+    store = pyoxigraph.Store.read_only(str(out / "store"))
+    [row] = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert int(row["n"].value) == manifest.triples
+    per_graph = {
+        r["g"].value: int(r["n"].value)
+        for r in store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+    }
+    assert per_graph == {graph["iri"]: graph["triples"] for graph in manifest.graphs}
 
 
 def test_void_and_dcat_describe_dataset_linksets_and_distributions(
@@ -253,39 +273,87 @@ def test_void_and_dcat_describe_dataset_linksets_and_distributions(
 def _build_in_subprocess(project: Path, out: Path, hash_seed: str) -> None:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     code = (
-        "from pathlib import Path; from tipkg import publish; from tipkg.graph import assemble;"
-        "from tipkg.project import load_project; from tipkg.settings import Settings;"
-        f"p = load_project(Path({str(project)!r}));"
-        f"publish.write(assemble(p, Settings.load(environ={{}})), p, Path({str(out)!r}))"
+        "import sys; from pathlib import Path; sys.path.insert(0, 'tests');"
+        "from support import build_dist;"
+        f"build_dist(Path({str(project)!r}), Path({str(out)!r}))"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=PROJECT_ROOT)
+
+
+def _store_content(store_dir: Path) -> set[str]:
+    store = pyoxigraph.Store.read_only(str(store_dir))
+    return {str(quad) for quad in store}
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
+    """Every file but the store's database files, which hold the same statements (RocksDB's
+    files carry ids of their own; the store is for serving, not for download)."""
     first, second = tmp_path / "a", tmp_path / "b"
     _build_in_subprocess(PROJECT_ROOT, first, "1")
     _build_in_subprocess(PROJECT_ROOT, second, "2")
-    names = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert names == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+
+    def files(root: Path) -> list[Path]:
+        return sorted(
+            p.relative_to(root) for p in root.rglob("*") if p.is_file() and "store" not in p.parts
+        )
+
+    names = files(first)
+    assert names == files(second) and len(names) > 15
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert _store_content(first / "store") == _store_content(second / "store")
 
 
 def test_a_failed_write_leaves_dist_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project_dir = copy_project(tmp_path / "project")
-    project = load_project(project_dir)
-    kg = assemble(project, Settings.load(environ={}))
     out = tmp_path / "dist"
-    publish.write(kg, project, out)
+    build_dist(project_dir, out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def broken(*_: object) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(publish.rdf_writers, "trig", broken)
+    monkeypatch.setattr(publish, "describe_dataset", broken)
     with pytest.raises(RuntimeError):
-        publish.write(kg, project, out)
+        build_dist(project_dir, out)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "project"]
+    assert not [p for p in tmp_path.iterdir() if ".new." in p.name or ".old." in p.name]
+
+
+def test_staging_left_by_a_killed_build_is_removed_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    for leftover in (".dist.new.abc123", ".dist.old.def456"):
+        (tmp_path / leftover / "store").mkdir(parents=True)
+    build_dist(PROJECT_ROOT, out)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".dist.")) == [
+        ".dist.lock"
+    ]
+
+
+def test_a_second_build_into_the_same_dist_waits_for_nothing_and_says_why(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    with (tmp_path / ".dist.lock").open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.write("pid 4242")
+        lock.flush()
+        with pytest.raises(InputError) as raised:
+            build_dist(PROJECT_ROOT, out)
+    assert "another tipkg build (pid 4242) is writing dist/" in str(raised.value)
+    assert not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the build's parent directory should be")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "tipkg"), "build", "--out", str(blocker / "dist")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TIPKG_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("tipkg: error: ") and "cannot write the build" in result.stderr

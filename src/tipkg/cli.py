@@ -20,6 +20,7 @@ from tipkg.errors import TipkgError
 from tipkg.settings import SETTINGS, SETTINGS_BY_NAME, Setting, Settings
 
 if TYPE_CHECKING:
+    from tipkg.build import Assembly
     from tipkg.graph import KnowledgeGraph
     from tipkg.project import Project
 
@@ -51,7 +52,7 @@ def _query_output_names() -> Iterable[str]:
 
 # Settings every command uses, given before the command (`tipkg --base-iri URL build`);
 # the others belong to `tipkg serve`.
-GROUP_SETTINGS = ("base_iri",)
+GROUP_SETTINGS = ("base_iri", "build_jobs", "cache_dir")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -69,9 +70,9 @@ class Context:
         return load_project(self.project_dir)
 
     def graph(self, project: Project) -> KnowledgeGraph:
-        from tipkg.graph import assemble
+        from tipkg.pipeline import assemble
 
-        return assemble(project, self.settings)
+        return assemble(project, self.settings).knowledge_graph()
 
 
 class SettingType(click.ParamType):
@@ -161,13 +162,34 @@ def command(function: Callable[..., None]) -> click.Command:
     return main.command()(click.pass_obj(reports_errors(function)))
 
 
-def _validated(context: Context) -> tuple[Project, KnowledgeGraph]:
-    from tipkg.validate import check, raise_for
+def _validated(context: Context) -> Assembly:
+    from tipkg.pipeline import check_project
+    from tipkg.validate import raise_for
 
-    project = context.project()
-    kg = context.graph(project)
-    raise_for(check(kg, project.shape_files))
-    return project, kg
+    checked = check_project(context.project(), context.settings)
+    raise_for(checked.report)
+    return checked.assembly
+
+
+class TerminalProgress:
+    """A one-line counter of assembled units on a terminal; silent when stderr is not one."""
+
+    def __init__(self, quiet: bool):
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or (done % 50 and done != total):
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "." * (width - filled)
+        click.echo(f"\r  units [{bar}] {done:,}/{total:,}", err=True, nl=False)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo("", err=True)
 
 
 @command
@@ -177,29 +199,35 @@ def _validated(context: Context) -> tuple[Project, KnowledgeGraph]:
     default=None,
     help="Output directory [default: PROJECT/dist].",
 )
-def build(context: Context, out: Path | None) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress counter, only the result.")
+def build(context: Context, out: Path | None, quiet: bool) -> None:
     """Assemble the graph, validate it, and write every dump to dist/.
 
-    Nothing is written unless validation passes; dist/ is replaced in one step.
+    Only reports (and shared files) changed since the last build are assembled again, on
+    every CPU core; nothing is written unless validation passes; dist/ is replaced in one step.
 
     \b
     Example:
       tipkg build
       tipkg --project ../my-copy build --out /tmp/dist
     """
-    from tipkg.publish import write
+    from tipkg.pipeline import build as run_build
 
     started = time.perf_counter()
-    project, kg = _validated(context)
+    project = context.project()
     out_dir = out or project.root / "dist"
-    manifest = write(kg, project, out_dir)
+    progress = TerminalProgress(quiet)
+    try:
+        assembly, manifest = run_build(project, context.settings, out_dir, progress)
+    finally:
+        progress.finish()
     click.echo(f"built {manifest.triples} triples in {len(manifest.graphs)} named graphs")
     click.echo(f"wrote {out_dir}/")
     for published in manifest.files:
         click.echo(
             f"  {published.name:<18} {published.bytes:>9,} bytes  sha256 {published.sha256[:16]}…"
         )
-    click.echo(f"done in {time.perf_counter() - started:.2f} s")
+    click.echo(f"{assembly.summary()}; done in {time.perf_counter() - started:.2f} s")
 
 
 # How validate and stats print: for a person, or for a program.
@@ -221,18 +249,18 @@ def validate(context: Context, fmt: str) -> None:
       tipkg validate
       tipkg validate --format json
     """
-    from tipkg.validate import check
+    from tipkg.pipeline import check_project
 
     project = context.project()
-    kg = context.graph(project)
-    report = check(kg, project.shape_files)
+    checked = check_project(project, context.settings)
+    kg, report = checked.graph, checked.report
     if fmt == "json":
         click.echo(report.to_json())
     else:
         if report.results:
             click.echo(report.format_text())
         click.echo(
-            f"{report.summary().split('; first:')[0]}: {len(kg.dataset)} triples checked "
+            f"{report.summary().split('; first:')[0]}: {len(kg.union_triples)} triples checked "
             f"against {len(project.shape_files)} shape files"
         )
     if not report.conforms:
@@ -293,15 +321,15 @@ def export(context: Context, fmt: str, output: Path | None) -> None:
       tipkg export --format jsonld -o tipkg.jsonld
       tipkg export --format nq | gzip > tipkg.nq.gz
     """
-    from tipkg.publish import serialise
+    from tipkg.publish import write_dump
 
-    _, kg = _validated(context)
-    data = serialise(kg, fmt)
+    assembly = _validated(context)
     if output is None:
-        click.get_binary_stream("stdout").write(data)
-    else:
-        output.write_bytes(data)
-        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+        write_dump(assembly, fmt, click.get_binary_stream("stdout"))
+        return
+    with output.open("wb") as out:
+        write_dump(assembly, fmt, out)
+    click.echo(f"wrote {output} ({output.stat().st_size:,} bytes)", err=True)
 
 
 @command
@@ -317,10 +345,11 @@ def stats(context: Context, fmt: str) -> None:
     import json
     from dataclasses import asdict
 
-    from tipkg.publish import link_targets, statistics
+    from tipkg.describe import statistics, store_of
 
     kg = context.graph(context.project())
-    counts = statistics(kg, link_targets(kg))
+    per_graph = {unit.graph.value: len(unit.triples) for unit in kg.units}
+    counts = statistics(store_of(kg), kg.iris, per_graph)
     if fmt == "json":
         click.echo(json.dumps(asdict(counts), indent=2))
         return

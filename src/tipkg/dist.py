@@ -30,6 +30,9 @@ VOID_NAME = "void.ttl"
 SUMS_NAME = "SHA256SUMS"
 MANIFEST_NAME = "manifest.json"
 QUERIES_DIR = "queries"
+# The pyoxigraph store the server opens read-only: the named graphs and, as the default graph,
+# their merge.
+STORE_DIR = "store"
 # Files of the build that the manifest's ``files`` does not list, with their media types.
 UNLISTED_FILES = {SUMS_NAME: "text/plain; charset=utf-8", MANIFEST_NAME: "application/json"}
 

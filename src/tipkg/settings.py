@@ -86,6 +86,12 @@ class Settings:
         "Base IRI every minted resource, graph and ontology term lives under.",
         _parse_base_iri,
     )
+    build_jobs: int = setting(
+        0, "Processes that assemble reports in parallel in a build (0: one per CPU core)."
+    )
+    cache_dir: str = setting(
+        "", "Where a build keeps each report's results for the next (default: PROJECT/build/cache)."
+    )
     host: str = setting("127.0.0.1", "Address `tipkg serve` binds to (loopback by default).")
     port: int = setting(8080, "TCP port `tipkg serve` listens on.")
     public_url: str = setting(

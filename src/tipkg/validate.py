@@ -10,6 +10,7 @@ since Turtle resolves only IRIs, not literals.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +30,7 @@ from tipkg.errors import ValidationFailed
 from tipkg.graph import KnowledgeGraph, read_turtle
 from tipkg.locate import Location, locate_statement
 from tipkg.terms import OxTerm, ToOxigraph, from_oxigraph
-from tipkg.vocab import SCHEMA
+from tipkg.vocab import SCHEMA, Iris
 
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
 PATH_MODIFIERS = ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?"))
@@ -104,29 +105,34 @@ def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
     """Validate the union of ``kg``'s graphs; a malformed shape file raises ``InputError``."""
     union = _PreparedQueryGraph()
     union += kg.union
-    return _validate(kg, union, shape_files)
+    return _validate(kg.iris, union, shape_files, _Locator(kg))
 
 
 def check_description(
-    kg: KnowledgeGraph, description: Graph, shape_files: tuple[Path, ...]
+    base: str,
+    ontology: Iterable[ox.Triple],
+    description: Graph,
+    shape_files: tuple[Path, ...],
 ) -> Report:
     """Validate the dataset description the publish stage generates (VoID, DCAT), together with
     the ontology it names classes and agents from."""
     data = _PreparedQueryGraph()
     data += description
-    for triple in kg.graph_triples("ontology"):
+    for triple in ontology:
         data.add(tuple(from_oxigraph(term) for term in triple))
-    return _validate(kg, data, shape_files)
+    return _validate(Iris(base), data, shape_files, None)
 
 
-def _validate(kg: KnowledgeGraph, data: Graph, shape_files: tuple[Path, ...]) -> Report:
-    shapes = load_shapes(kg.iris.base, shape_files)
-    for prefix, namespace in kg.iris.prefixes().items():
+def _validate(
+    iris: Iris, data: Graph, shape_files: tuple[Path, ...], locator: _Locator | None
+) -> Report:
+    shapes = load_shapes(iris.base, shape_files)
+    for prefix, namespace in iris.prefixes().items():
         data.bind(prefix, namespace, replace=True)
     conforms, results_graph, _text = run_shacl(
         data, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
     )
-    namer = _Namer(kg, shapes, data, _Locator(kg))
+    namer = _Namer(iris, shapes, data, locator)
     findings = sorted(
         (
             namer.finding(result, results_graph)
@@ -189,14 +195,14 @@ def _prepare(query_text: str, namespaces: tuple[tuple[str, URIRef], ...]) -> Que
 class _Namer:
     """Renders result nodes as prefixed names and labels, using the project's prefixes."""
 
-    def __init__(self, kg: KnowledgeGraph, shapes: Graph, union: Graph, locator: _Locator) -> None:
+    def __init__(self, iris: Iris, shapes: Graph, union: Graph, locator: _Locator | None) -> None:
         self.shapes = shapes
         self.union = union
         self.locator = locator
         self.names = Graph().namespace_manager
         for prefix, namespace in shapes.namespaces():
             self.names.bind(prefix, namespace, replace=True)
-        for prefix, namespace in kg.iris.prefixes().items():
+        for prefix, namespace in iris.prefixes().items():
             self.names.bind(prefix, namespace, replace=True)
 
     def finding(self, result: Node, results: Graph) -> Finding:
@@ -214,7 +220,7 @@ class _Namer:
             message=" / ".join(messages),
             severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
             source_shape=self._named_shape(shape),
-            locations=self.locator.locations(focus, path, value),
+            locations=self.locator.locations(focus, path, value) if self.locator else (),
         )
 
     def label(self, node: Node | None) -> str:

@@ -1,0 +1,66 @@
+"""The pipeline, top to bottom: sources → graph → validate → publish.
+
+Each function is one door the CLI (and a program) uses; each stage lives in its own module:
+:mod:`tipkg.build` assembles the units (in parallel, kept between builds), :mod:`tipkg.validate`
+checks them against the shapes, :mod:`tipkg.publish` writes ``dist/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tipkg.build import (
+    Assembly,
+    Progress,
+    assemble_project,
+    default_cache_dir,
+    prune_cache,
+    shapes_jsonld_context,
+)
+from tipkg.dist import Manifest
+from tipkg.graph import KnowledgeGraph
+from tipkg.project import Project
+from tipkg.publish import write
+from tipkg.settings import Settings
+from tipkg.validate import Report, check, raise_for
+from tipkg.vocab import Iris
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A project assembled and checked: what ``tipkg validate`` reports."""
+
+    assembly: Assembly
+    graph: KnowledgeGraph
+    report: Report
+
+
+def assemble(project: Project, settings: Settings, progress: Progress | None = None) -> Assembly:
+    """Every unit of the project, assembled where it changed and read back where it did not."""
+    cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(project)
+    context = shapes_jsonld_context(project, Iris(settings.base_iri))
+    return assemble_project(
+        project, settings, context, cache_dir, jobs=settings.build_jobs, progress=progress
+    )
+
+
+def check_project(
+    project: Project, settings: Settings, progress: Progress | None = None
+) -> Checked:
+    """Assemble the project and validate the union of its graphs."""
+    assembly = assemble(project, settings, progress)
+    graph = assembly.knowledge_graph()
+    return Checked(assembly, graph, check(graph, project.shape_files))
+
+
+def build(
+    project: Project, settings: Settings, out_dir: Path, progress: Progress | None = None
+) -> tuple[Assembly, Manifest]:
+    """Assemble, validate and publish; a non-conforming graph raises ``ValidationFailed`` and
+    writes nothing. The cache keeps only what this build used."""
+    checked = check_project(project, settings, progress)
+    raise_for(checked.report)
+    manifest = write(checked.assembly, out_dir)
+    prune_cache(checked.assembly.cache_dir, checked.assembly.records)
+    return checked.assembly, manifest
