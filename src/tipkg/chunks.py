@@ -91,7 +91,8 @@ def _readable(fmt: str, data: bytes, writer: NodeWriter) -> bytes:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """One line per value (node objects one per line: fast to write, easy to diff)."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def gzip_member(data: bytes) -> bytes:

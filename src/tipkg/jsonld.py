@@ -26,6 +26,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH, XSD
 
 from tipkg.terms import OxTerm
+from tipkg.vocab import PrefixIndex
 
 # Which vocabulary gets a local name two vocabularies share, earliest first.
 VOCABULARY_ORDER = (
@@ -135,17 +136,12 @@ def _coerced(definition: dict[str, Any], prefixes: Mapping[str, str]) -> dict[st
 
 
 def _prefix_of(iri: str, prefixes: Mapping[str, str]) -> str | None:
-    best = max(
-        (name for name, ns in prefixes.items() if iri.startswith(ns)),
-        key=lambda name: len(prefixes[name]),
-        default=None,
-    )
-    return best
+    found = PrefixIndex(prefixes).longest(iri)
+    return found[0] if found else None
 
 
 def _compact(iri: str, prefixes: Mapping[str, str]) -> str:
-    prefix = _prefix_of(iri, prefixes)
-    return f"{prefix}:{iri[len(prefixes[prefix]) :]}" if prefix else iri
+    return PrefixIndex(prefixes).compact(iri) or iri
 
 
 class NodeWriter:
@@ -155,6 +151,7 @@ class NodeWriter:
         self.context = dict(context)
         self.prefixes = {k: v for k, v in context.items() if isinstance(v, str) and ":" in v}
         self.prefixes = {k: v for k, v in self.prefixes.items() if v.endswith(("/", "#"))}
+        self.index = PrefixIndex(self.prefixes)
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {}
         self.class_names: dict[str, str] = {}
         for key, definition in context.items():
@@ -200,8 +197,7 @@ class NodeWriter:
     def _id(self, iri: str) -> str:
         if iri.startswith("_:"):
             return iri
-        prefix = _prefix_of(iri, self.prefixes)
-        return f"{prefix}:{iri[len(self.prefixes[prefix]) :]}" if prefix else iri
+        return self.index.compact(iri) or iri
 
     def _value(self, term: OxTerm, definition: dict[str, Any]) -> Any:
         coerce = definition.get("@type")

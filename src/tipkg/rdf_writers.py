@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 
+from tipkg.vocab import PrefixIndex
+
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 # A local name that Turtle can write after a prefix with no backslash escapes.
@@ -45,27 +47,21 @@ def readable_prefixes(prefixes: Mapping[str, str], iris: Iterable[str]) -> dict[
     declared = dict(prefixes)
     iris = sorted(set(iris))
     while True:
+        index = PrefixIndex(declared)
         used: set[str] = set()
         unreadable: set[str] = set()
         for iri in iris:
-            prefix = _longest_prefix(declared, iri)
-            if prefix is None:
+            found = index.longest(iri)
+            if found is None:
                 continue
+            prefix, namespace = found
             used.add(prefix)
-            if not _PLAIN_LOCAL_NAME.match(iri[len(declared[prefix]) :]):
+            if not _PLAIN_LOCAL_NAME.match(iri[len(namespace) :]):
                 unreadable.add(prefix)
         if not unreadable:
             return {name: ns for name, ns in declared.items() if name in used}
         for name in unreadable:
             del declared[name]
-
-
-def _longest_prefix(prefixes: Mapping[str, str], iri: str) -> str | None:
-    best: str | None = None
-    for name, namespace in prefixes.items():
-        if iri.startswith(namespace) and (best is None or len(namespace) > len(prefixes[best])):
-            best = name
-    return best
 
 
 def _reading_order(statement: ox.Triple | ox.Quad) -> tuple[str, str, bool, str, str]:

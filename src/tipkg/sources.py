@@ -170,26 +170,25 @@ def _anchor_phrase(
     source: SourceText, anchors: list[str], phrase: str, iris: Iris, turtle_files: tuple[Path, ...]
 ) -> list[ox.Triple]:
     fragment = phrase[len(str(iris.document(source.slug))) :]
-    where = _locate(turtle_files, iris, phrase)
-    path, line = where.path, where.line
+
+    def refuse(message: str) -> InputError:
+        where = _locate(turtle_files, iris, phrase)  # only looked up for the message
+        return InputError(message, where.path, where.line)
+
     match = _PHRASE_FRAGMENT.search(fragment)
     if match is None:
-        raise InputError(f"phrase IRI must end in '#char=BEGIN,END', got '{fragment}'", path, line)
+        raise refuse(f"phrase IRI must end in '#char=BEGIN,END', got '{fragment}'")
     begin, end = int(match.group(1)), int(match.group(2))
     if not begin < end <= len(source.text):
-        raise InputError(
+        raise refuse(
             f"offsets {begin},{end} lie outside the text of '{source.slug}' "
-            f"(0 to {len(source.text)} characters)",
-            path,
-            line,
+            f"(0 to {len(source.text)} characters)"
         )
     anchor = min(anchors) if anchors else None
     if anchor is None or anchor != source.text[begin:end]:
-        raise InputError(
+        raise refuse(
             f"phrase anchor {anchor!r} differs from the text at {begin},{end}: "
-            f"{source.text[begin:end]!r}",
-            path,
-            line,
+            f"{source.text[begin:end]!r}"
         )
     node = ox.NamedNode(phrase)
     completed = [

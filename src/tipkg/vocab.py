@@ -64,14 +64,41 @@ COMMON_PREFIXES: dict[str, Namespace] = {
 }
 
 
-def prefixed_name(iri: str, prefixes: Mapping[str, str] = COMMON_PREFIXES) -> str:
+class PrefixIndex:
+    """Finds the prefix whose namespace is the longest an IRI starts with. Namespaces end in
+    ``/`` or ``#``, so the IRI's own ``/`` and ``#`` give the few candidates to look up, instead
+    of every prefix being tried against every IRI."""
+
+    def __init__(self, prefixes: Mapping[str, str]):
+        self.by_namespace: dict[str, str] = {}
+        for name, namespace in prefixes.items():
+            self.by_namespace.setdefault(str(namespace), name)
+
+    def longest(self, iri: str) -> tuple[str, str] | None:
+        """``(prefix, namespace)``, or ``None`` when no namespace fits."""
+        end = len(iri)
+        while True:
+            cut = max(iri.rfind("/", 0, end), iri.rfind("#", 0, end))
+            if cut < 0:
+                return None
+            namespace = iri[: cut + 1]
+            if namespace in self.by_namespace:
+                return self.by_namespace[namespace], namespace
+            end = cut
+
+    def compact(self, iri: str) -> str | None:
+        """``prefix:local``, or ``None`` when no namespace fits."""
+        found = self.longest(iri)
+        return f"{found[0]}:{iri[len(found[1]) :]}" if found else None
+
+
+_COMMON_INDEX = PrefixIndex(COMMON_PREFIXES)
+
+
+def prefixed_name(iri: str, prefixes: Mapping[str, str] | None = None) -> str:
     """``prefix:local`` by the longest namespace ``iri`` starts with, else ``<iri>``."""
-    best = max(
-        ((prefix, str(ns)) for prefix, ns in prefixes.items() if iri.startswith(str(ns))),
-        key=lambda item: len(item[1]),
-        default=None,
-    )
-    return f"{best[0]}:{iri[len(best[1]) :]}" if best else f"<{iri}>"
+    index = _COMMON_INDEX if prefixes is None else PrefixIndex(prefixes)
+    return index.compact(iri) or f"<{iri}>"
 
 
 @dataclass(frozen=True)
