@@ -40,7 +40,7 @@ from tipkg.terms import iri
 from tipkg.vocab import DCTERMS, Iris
 
 # Part of every key: a new version of the pipeline never reads an older one's results.
-PIPELINE_VERSION = "2026-11-30.1"
+PIPELINE_VERSION = "2026-11-30.2"
 # Below this many units to assemble, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 64
 LAST_BUILD_NAME = "last-build.json"
@@ -273,7 +273,7 @@ def _store(
     (staging / "graph.nq").write_bytes(chunks["nq"].data)
     (staging / "origins.nq").write_bytes(_origins_nquads(graph, root))
     save_chunks(chunks, staging)
-    meta = _meta(graph, iris)
+    meta = {**_meta(graph, iris), "sha256": hashlib.sha256(chunks["nq"].data).hexdigest()}
     (staging / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     try:
         staging.rename(folder)

@@ -54,6 +54,9 @@ class GraphEntry(TypedDict):
     iri: str
     kind: str
     triples: int
+    # SHA-256 of the graph's N-Quads: what a later build (or `tipkg publish`) compares to know
+    # whether the graph changed.
+    sha256: str
 
 
 class DocumentEntry(TypedDict):

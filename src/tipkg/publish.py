@@ -47,6 +47,7 @@ from tipkg.dist import (
     VOID_NAME,
     Manifest,
     PublishedFile,
+    read_manifest,
 )
 from tipkg.dump_check import check_bytes
 from tipkg.errors import InputError
@@ -105,7 +106,7 @@ def write(assembly: Assembly, out_dir: Path) -> Manifest:
             staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new.", dir=out_dir.parent))
             try:
                 staging.chmod(0o755)
-                manifest = _write_into(assembly, staging)
+                manifest = _write_into(assembly, staging, out_dir)
                 _swap(staging, out_dir)
             except BaseException as error:
                 # The store must be closed before its files go: a frame of the traceback may
@@ -152,7 +153,7 @@ def _remove_stale_staging(out_dir: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _write_into(assembly: Assembly, staging: Path) -> Manifest:
+def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
     iris = assembly.iris
     prefixes = {name: str(ns) for name, ns in iris.prefixes().items()}
     files = [*_write_dumps(assembly, staging)]
@@ -171,7 +172,7 @@ def _write_into(assembly: Assembly, staging: Path) -> Manifest:
     )
     queries = _copy_queries(assembly, staging)
     per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.records}
-    store = _load_store(staging)
+    store = _load_store(staging, assembly, out_dir)
     try:
         stats = statistics(store, iris, per_graph)
         modified = build_date(store, iris)
@@ -201,7 +202,12 @@ def _write_into(assembly: Assembly, staging: Path) -> Manifest:
         modified=modified,
         triples=stats.triples,
         graphs=[
-            {"iri": r.graph_iri, "kind": str(r.meta["kind"]), "triples": int(r.meta["triples"])}
+            {
+                "iri": r.graph_iri,
+                "kind": str(r.meta["kind"]),
+                "triples": int(r.meta["triples"]),
+                "sha256": str(r.meta["sha256"]),
+            }
             for r in assembly.records
         ],
         files=files,
@@ -252,15 +258,77 @@ def _copy_queries(assembly: Assembly, staging: Path) -> list[dict[str, str]]:
     return queries
 
 
-def _load_store(staging: Path) -> ox.Store:
-    """The store the server opens: every named graph, and their merge as the default graph
-    (loaded from the N-Triples dump, whose repeats the store keeps once)."""
-    store = ox.Store(str(staging / STORE_DIR))
+# Above this share of changed graphs, loading the store afresh is faster than changing a copy.
+DELTA_LIMIT = 0.2
+
+
+def previous_build(out_dir: Path) -> Manifest | None:
+    """The whole build now in ``out_dir`` with a store, if there is one."""
+    try:
+        manifest = read_manifest(out_dir)
+    except InputError:
+        return None
+    return manifest if (out_dir / STORE_DIR).is_dir() else None
+
+
+def _load_store(staging: Path, assembly: Assembly, out_dir: Path) -> ox.Store:
+    """The store the server opens: every named graph, and their merge as the default graph.
+
+    When few graphs changed since the build in ``out_dir``, its store is copied (RocksDB's files
+    are hard-linked, not rewritten) and only the changed graphs are replaced; otherwise the
+    store is bulk-loaded from the N-Quads and N-Triples dumps (whose repeats it keeps once).
+    """
+    target = staging / STORE_DIR
+    changes = _changed_graphs(assembly, previous_build(out_dir))
+    if changes is not None:
+        ox.Store.read_only(str(out_dir / STORE_DIR)).backup(str(target))
+        store = ox.Store(str(target))
+        _replace_graphs(store, changes)
+        return store
+    store = ox.Store(str(target))
     store.bulk_load(path=staging / QUADS_NAME, format=ox.RdfFormat.N_QUADS)
     store.bulk_load(
         path=staging / f"{DUMP_NAME}.nt", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.DefaultGraph()
     )
     return store
+
+
+def _changed_graphs(
+    assembly: Assembly, previous: Manifest | None
+) -> dict[str, UnitRecord | None] | None:
+    """Graph IRI → its record in this build (``None``: gone) for each graph that is not as in
+    ``previous``; ``None`` when there is no previous store to change, or too much changed."""
+    if previous is None or previous.base_iri != assembly.iris.base:
+        return None
+    old = {graph["iri"]: graph["sha256"] for graph in previous.graphs}
+    new = {record.graph_iri: record for record in assembly.records}
+    changes: dict[str, UnitRecord | None] = {
+        iri: record for iri, record in new.items() if old.get(iri) != record.meta["sha256"]
+    }
+    changes.update({iri: None for iri in old if iri not in new})
+    return None if len(changes) > DELTA_LIMIT * max(len(new), 1) else changes
+
+
+def _replace_graphs(store: ox.Store, changes: dict[str, UnitRecord | None]) -> None:
+    """Give each changed graph its new triples, and keep the default graph their merge: a
+    triple leaves it only when no named graph holds it any more."""
+    for iri, record in sorted(changes.items()):
+        graph = ox.NamedNode(iri)
+        old = {quad.triple for quad in store.quads_for_pattern(None, None, None, graph)}
+        new: set[ox.Triple] = set()
+        if record is not None:
+            nquads = record.folder / "graph.nq"
+            new = {q.triple for q in ox.parse(path=nquads, format=ox.RdfFormat.N_QUADS)}
+        store.remove_graph(graph)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in new)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
+        for triple in old - new:
+            elsewhere = any(
+                isinstance(quad.graph_name, ox.NamedNode)
+                for quad in store.quads_for_pattern(triple.subject, triple.predicate, triple.object)
+            )
+            if not elsewhere:
+                store.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
 
 
 def sorted_triples(graph: Graph) -> list[ox.Triple]:
