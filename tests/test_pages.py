@@ -130,10 +130,13 @@ def manifest(site: InProcessSite) -> dict:
 
 
 def served_quads(site: InProcessSite) -> list[ox.Quad]:
-    """The build's quads, the canonical base replaced by the server's, as the server has them."""
+    """The build's quads (the data, and the dataset's description), the canonical base replaced
+    by the server's, as the server has them."""
     canonical = manifest(site)["base_iri"]
     text = (site.dist_dir / "tipkg.nq").read_text(encoding="utf-8").replace(canonical, site.url)
-    return list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS))
+    void = (site.dist_dir / "void.ttl").read_text(encoding="utf-8").replace(canonical, site.url)
+    data = list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS))
+    return [*data, *ox.parse(void.encode(), format=ox.RdfFormat.TURTLE, base_iri=site.url)]
 
 
 def parse_rdf(body: bytes, suffix: str, base: str) -> rdflib.Graph:

@@ -78,6 +78,17 @@ class Assembly:
     reused: int
     removed: tuple[str, ...]
 
+    @property
+    def data_records(self) -> tuple[UnitRecord, ...]:
+        """The units whose graphs are the published data: all but the dataset's description,
+        which is published apart (``void.ttl``, and ``graph/dataset`` in the store) because it
+        describes the dumps themselves."""
+        return tuple(r for r in self.records if r.meta["kind"] != "dataset")
+
+    @property
+    def description_record(self) -> UnitRecord:
+        return next(r for r in self.records if r.meta["kind"] == "dataset")
+
     def knowledge_graph(self) -> KnowledgeGraph:
         """Every unit's graph read back into memory (for validation and queries)."""
         units = [_read_unit(record, self.project.root) for record in self.records]

@@ -291,16 +291,16 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
       tipkg query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
     """
     from tipkg import query as queries
-    from tipkg.terms import to_oxigraph
 
     project = context.project()
     resolved = queries.resolve(spec, queries.load_queries(project.query_files))
     text = resolved if isinstance(resolved, str) else resolved.text
     kg = context.graph(project)
+    prefixes = {name: str(ns) for name, ns in kg.iris.prefixes().items()}
     if engine == "rdflib":
-        result = queries.run_rdflib(kg.dataset, text, kg.iris.base)
+        result = queries.run_rdflib(kg.query_dataset, text, kg.iris.base, prefixes)
     else:
-        result = queries.run_oxigraph(to_oxigraph(kg.dataset), text, kg.iris.base)
+        result = queries.run_oxigraph(kg.store(), text, kg.iris.base, prefixes)
     click.echo(queries.format_result(result, fmt, kg.iris.prefixes()), nl=False)
 
 
@@ -345,11 +345,11 @@ def stats(context: Context, fmt: str) -> None:
     import json
     from dataclasses import asdict
 
-    from tipkg.describe import statistics, store_of
+    from tipkg.describe import statistics
 
     kg = context.graph(context.project())
-    per_graph = {unit.graph.value: len(unit.triples) for unit in kg.units}
-    counts = statistics(store_of(kg), kg.iris, per_graph)
+    per_graph = {u.graph.value: len(u.triples) for u in kg.units if u.unit.kind != "dataset"}
+    counts = statistics(kg.store(), kg.iris, per_graph)
     if fmt == "json":
         click.echo(json.dumps(asdict(counts), indent=2))
         return

@@ -18,7 +18,6 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
 from tipkg.dist import DUMP_NAME, PublishedFile
 from tipkg.errors import InputError
-from tipkg.graph import KnowledgeGraph
 from tipkg.terms import from_oxigraph
 from tipkg.vocab import SD, SPDX, Iris, prefixed_name
 
@@ -50,15 +49,6 @@ class LinksetCount:
     target: str
     predicate: str
     count: int
-
-
-def store_of(kg: KnowledgeGraph) -> ox.Store:
-    """An in-memory store of a knowledge graph laid out as the published one: the named graphs,
-    and their merge as the default graph."""
-    store = ox.Store()
-    store.extend(kg.quads)
-    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in kg.union_triples)
-    return store
 
 
 def _select(store: ox.Store, query: str) -> list[ox.QuerySolution]:

@@ -267,6 +267,37 @@ class KnowledgeGraph:
         """The RDF merge of the named graphs: each triple once."""
         return frozenset(triple for unit in self.units for triple in unit.triples)
 
+    @cached_property
+    def default_triples(self) -> frozenset[ox.Triple]:
+        """What a query's default graph holds: the RDF merge of the data graphs, i.e. every named
+        graph but the dataset's description (``graph/dataset``), which describes them."""
+        return frozenset(
+            triple for unit in self.units if unit.unit.kind != "dataset" for triple in unit.triples
+        )
+
+    def store(self) -> ox.Store:
+        """An in-memory store laid out as the published one: every named graph, and the merge
+        of the data graphs as the default graph."""
+        store = ox.Store()
+        store.extend(self.quads)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in self.default_triples)
+        return store
+
+    @cached_property
+    def query_dataset(self) -> Dataset:
+        """The same layout for rdflib: named graphs, and the merge as the default graph."""
+        dataset = Dataset()
+        for prefix, namespace in self.iris.prefixes().items():
+            dataset.bind(prefix, namespace, replace=True)
+        for unit in self.units:
+            graph = dataset.graph(from_oxigraph(unit.graph))
+            for triple in unit.triples:
+                graph.add(tuple(from_oxigraph(term) for term in triple))
+        default = dataset.default_graph
+        for triple in self.default_triples:
+            default.add(tuple(from_oxigraph(term) for term in triple))
+        return dataset
+
     def graph_triples(self, graph_path: str) -> frozenset[ox.Triple]:
         """The triples of one named graph (``ontology``, ``document/<slug>``, …)."""
         wanted = self.iris.graph(*graph_path.split("/"))

@@ -72,13 +72,13 @@ def write_dump(assembly: Assembly, fmt: str, out: IO[bytes], gzipped: bool = Fal
         if gzipped:
             head, separator, tail = map(gzip_member, (head, separator, tail))
         emit(head)
-        for index, record in enumerate(_with_content(assembly.records, fmt)):
+        for index, record in enumerate(_with_content(assembly.data_records, fmt)):
             if index:
                 emit(separator)
             _copy(record.chunk(fmt, gzipped), emit)
         emit(tail)
     else:
-        for record in assembly.records:
+        for record in assembly.data_records:
             _copy(record.chunk(fmt, gzipped), emit)
     return digest.hexdigest()
 
@@ -171,21 +171,26 @@ def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
         )
     )
     queries = _copy_queries(assembly, staging)
-    per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.records}
+    per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.data_records}
     store = _load_store(staging, assembly, out_dir)
+    described = ox.NamedNode(iris.graph("dataset"))
     try:
+        # The curators' part of the description first (the counts read titles and dates
+        # from it), then the whole description in its place.
+        store.remove_graph(described)
+        store.extend(_read_quads(assembly.description_record))
         stats = statistics(store, iris, per_graph)
         modified = build_date(store, iris)
         for published in files:
             if published.triples is not None and published.name != ONTOLOGY_NAME:
                 published.triples = stats.triples
         description = describe_dataset(store, iris, stats, files, modified)
+        store.remove_graph(described)
+        store.extend(ox.Quad(*triple, described) for triple in sorted_triples(description))
         store.flush()
     finally:
         del store  # closed now, even when an error keeps this frame alive in a traceback
-    ontology_triples = [
-        q.triple for q in ox.parse(path=ontology.folder / "graph.nq", format=ox.RdfFormat.N_QUADS)
-    ]
+    ontology_triples = [quad.triple for quad in _read_quads(ontology)]
     raise_for(
         check_description(iris.base, ontology_triples, description, assembly.project.shape_files),
         "the dataset description the build writes (void.ttl)",
@@ -208,7 +213,7 @@ def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
                 "triples": int(r.meta["triples"]),
                 "sha256": str(r.meta["sha256"]),
             }
-            for r in assembly.records
+            for r in assembly.data_records
         ],
         files=files,
         documents=[
@@ -301,12 +306,16 @@ def _changed_graphs(
     if previous is None or previous.base_iri != assembly.iris.base:
         return None
     old = {graph["iri"]: graph["sha256"] for graph in previous.graphs}
-    new = {record.graph_iri: record for record in assembly.records}
+    new = {record.graph_iri: record for record in assembly.data_records}
     changes: dict[str, UnitRecord | None] = {
         iri: record for iri, record in new.items() if old.get(iri) != record.meta["sha256"]
     }
     changes.update({iri: None for iri in old if iri not in new})
     return None if len(changes) > DELTA_LIMIT * max(len(new), 1) else changes
+
+
+def _read_quads(record: UnitRecord) -> list[ox.Quad]:
+    return list(ox.parse(path=record.folder / "graph.nq", format=ox.RdfFormat.N_QUADS))
 
 
 def _replace_graphs(store: ox.Store, changes: dict[str, UnitRecord | None]) -> None:
@@ -317,8 +326,7 @@ def _replace_graphs(store: ox.Store, changes: dict[str, UnitRecord | None]) -> N
         old = {quad.triple for quad in store.quads_for_pattern(None, None, None, graph)}
         new: set[ox.Triple] = set()
         if record is not None:
-            nquads = record.folder / "graph.nq"
-            new = {q.triple for q in ox.parse(path=nquads, format=ox.RdfFormat.N_QUADS)}
+            new = {quad.triple for quad in _read_quads(record)}
         store.remove_graph(graph)
         store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in new)
         store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)

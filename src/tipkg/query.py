@@ -152,7 +152,8 @@ def resolve(spec: str, query_files: Sequence[QueryFile]) -> QueryFile | str:
 def run_rdflib(
     dataset: Dataset, text: str, base: str | None, prefixes: Mapping[str, str] | None = None
 ) -> QueryResult:
-    """Evaluate with rdflib over the union of all graphs (the dataset's default graph)."""
+    """Evaluate with rdflib over ``dataset``'s default graph (``KnowledgeGraph.query_dataset``:
+    the merge of the data graphs)."""
     try:
         prepared = prepareQuery(text, initNs=dict(prefixes or {}), base=base)
     except Exception as error:  # pyparsing and rdflib raise several types; all mean "bad query"
@@ -173,13 +174,14 @@ def run_rdflib(
 def run_oxigraph(
     store: ox.Store, text: str, base: str | None, prefixes: Mapping[str, str] | None = None
 ) -> QueryResult:
-    """Evaluate with Oxigraph, the default graph being the union of all named graphs."""
+    """Evaluate with Oxigraph over the store's default graph (``KnowledgeGraph.store()``: the
+    merge of the data graphs, each triple once; pyoxigraph's union of named graphs would count a
+    triple once per graph that holds it)."""
     try:
         answer = store.query(
             text,
             base_iri=base,
             prefixes={name: str(iri) for name, iri in (prefixes or {}).items()},
-            use_default_graph_as_union=True,
         )
     except SyntaxError as error:
         raise InputError(f"SPARQL syntax error: {_one_line(error)}") from None
