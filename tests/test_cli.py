@@ -170,7 +170,7 @@ def test_unknown_prefix(fresh: Path) -> None:
 
 def test_missing_source_file(fresh: Path) -> None:
     result = _rebuild_after(fresh, lambda: (report_dir(fresh) / "source.txt").unlink())
-    _one_line_error(result, 2, "source.txt", "missing source file")
+    _one_line_error(result, 2, "source.txt", "missing source.txt for report")
 
 
 def test_offset_outside_the_text(fresh: Path) -> None:

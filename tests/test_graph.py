@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,12 +128,33 @@ def test_unknown_prefix_names_file_and_line(tmp_path: Path) -> None:
     _expect_input_error(project, "The prefix nowhere: has not been declared", f"places.ttl:{line}")
 
 
-def test_missing_source_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("required", ["source.txt", "document.ttl", "facts.ttl"])
+def test_a_report_folder_without_a_required_file_is_a_located_error(
+    tmp_path: Path, required: str
+) -> None:
     project = copy_project(tmp_path)
-    (report_dir(project) / "source.txt").unlink()
+    (report_dir(project) / required).unlink()
     with pytest.raises(InputError) as caught:
         load_project(project)
-    assert "missing source file source.txt" in str(caught.value)
+    assert str(caught.value).startswith(
+        f"{report_dir(project) / required}: missing {required} for report '{REPORT_SLUG}' ("
+    )
+
+
+def test_a_report_copied_verbatim_under_a_new_slug_is_refused_where_it_cites_the_other(
+    tmp_path: Path,
+) -> None:
+    """Its files still describe and cite the first report: a report names only its own text."""
+    project = copy_project(tmp_path)
+    copy = project / "data" / "reports" / "a-copy"
+    shutil.copytree(report_dir(project), copy)
+    document = (copy / "document.ttl").read_text(encoding="utf-8").splitlines()
+    first = next(n for n, line in enumerate(document, start=1) if line.startswith("doc:"))
+    with pytest.raises(InputError) as caught:
+        assemble(load_project(project), Settings.load(environ={}))
+    message = str(caught.value)
+    assert message.startswith(f"{copy / 'document.ttl'}:{first}: names <")
+    assert f"which belongs to report '{REPORT_SLUG}'" in message
 
 
 def _add_report_file(tmp_path: Path, turtle: str) -> Path:

@@ -77,11 +77,13 @@ def write_hard_report(project: Path, iris: Iris) -> None:
     folder.mkdir(parents=True)
     (folder / "source.txt").write_bytes(HARD_SOURCE.encode("utf-8"))
     document = iris.document(slug)
-    facts = rdflib.Graph()
-    facts.add((document, RDF.type, SCHEMA.NewsArticle))
-    facts.add((document, DCTERMS.title, rdflib.Literal("Hard literals", lang="en")))
+    about = rdflib.Graph()
+    about.add((document, RDF.type, SCHEMA.NewsArticle))
+    about.add((document, DCTERMS.title, rdflib.Literal("Hard literals", lang="en")))
     for note in HARD_LITERALS:
-        facts.add((document, SKOS.editorialNote, rdflib.Literal(note, lang="en")))
+        about.add((document, SKOS.editorialNote, rdflib.Literal(note, lang="en")))
+    about.serialize(folder / "document.ttl", format="turtle", encoding="utf-8")
+    facts = rdflib.Graph()
     for phrase in HARD_PHRASES:
         begin = HARD_SOURCE.index(phrase)
         node = rdflib.URIRef(f"{document}#char={begin},{begin + len(phrase)}")

@@ -150,7 +150,7 @@ def main(ctx: click.Context, project_dir: Path, **overrides: Any) -> None:
     \b
     Example:
       tipkg build                 # assemble, validate, write dist/
-      tipkg query meetings-attended-by-saint-lucia
+      tipkg query tipcom-members  # a query from queries/, by name
       tipkg serve                 # http://127.0.0.1:8080/
     """
     ctx.obj = Context(project_dir, overrides)
@@ -209,7 +209,7 @@ def build(context: Context, out: Path | None, quiet: bool) -> None:
     \b
     Example:
       tipkg build
-      tipkg --project ../my-copy build --out /tmp/dist
+      tipkg --project . build --out ../dist-copy --quiet
     """
     from tipkg.pipeline import build as run_build
 
@@ -287,8 +287,9 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
     \b
     Example:
       tipkg query tipcom-members
-      tipkg query queries/provenance-of-a-fact.rq --format csv
+      tipkg query queries/provenance-argentina-host.rq --format csv
       tipkg query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
+      tipkg query 'SELECT ?meeting ?date WHERE { ?meeting a tip:Meeting ; schema:startDate ?date }'
     """
     from tipkg import query as queries
 

@@ -13,6 +13,12 @@ from pathlib import Path
 from tipkg.errors import InputError
 
 SOURCE_FILE_NAME = "source.txt"
+# What a report's folder must hold, and why.
+REPORT_FILES = {
+    SOURCE_FILE_NAME: "the report's text, verbatim",
+    "document.ttl": "what the curator knows of the report itself: its title and language",
+    "facts.ttl": "the facts the report states, each citing its sentences",
+}
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,11 @@ def load_project(root: Path) -> Project:
         sorted(p for p in reports_dir.iterdir() if p.is_dir()) if reports_dir.is_dir() else []
     ):
         source_path = folder / SOURCE_FILE_NAME
-        if not source_path.is_file():
-            raise InputError(
-                f"missing source file {SOURCE_FILE_NAME} for report '{folder.name}'", source_path
-            )
+        for required, what in REPORT_FILES.items():
+            if not (folder / required).is_file():
+                raise InputError(
+                    f"missing {required} for report '{folder.name}' ({what})", folder / required
+                )
         reports.append(ReportFolder(folder.name, folder, source_path, _turtle_in(folder)))
     dataset_file = root / "data" / "dataset.ttl"
     if not dataset_file.is_file():

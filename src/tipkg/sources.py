@@ -149,8 +149,18 @@ def anchor_citations(
         if triple.predicate.value == str(NIF.anchorOf) and isinstance(triple.object, ox.Literal):
             anchors.setdefault(triple.subject.value, []).append(triple.object.value)
     cited = sorted({t.value for triple in facts for t in triple if isinstance(t, ox.NamedNode)})
+    documents = str(iris.id) + "document/"
     completed: list[ox.Triple] = []
     for term in cited:
+        other = term[len(documents) :].split("/", 1)[0].split("#", 1)[0]
+        if term.startswith(documents) and other != source.slug:
+            where = _locate(turtle_files, iris, term)
+            raise InputError(
+                f"names <{term}>, which belongs to report '{other}': a report's files speak "
+                f"only of its own text (id/document/{source.slug}…)",
+                where.path,
+                where.line,
+            )
         if term.startswith(sentence_prefix):
             number = term[len(sentence_prefix) :]
             if not number.isdigit() or not 1 <= int(number) <= len(source.sentences):
