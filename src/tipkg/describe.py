@@ -8,20 +8,36 @@ numbers the description, the manifest and ``/sparql`` give are one and the same.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
-from tipkg.dist import DUMP_NAME, PublishedFile
+from tipkg.dist import DUMP_FORMATS, DUMP_NAME, PublishedFile
 from tipkg.errors import InputError
 from tipkg.terms import from_oxigraph
 from tipkg.vocab import SD, SPDX, Iris, prefixed_name
 
 LINK_PREDICATES = (OWL.sameAs, SKOS.exactMatch, SKOS.closeMatch)
+MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+GZIP = "application/gzip"
+SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+# The EU Publications Office's file types, which DCAT-AP asks dct:format to take.
+FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+FILE_TYPES = {
+    "ttl": "RDF_TURTLE",
+    "nt": "RDF_N_TRIPLES",
+    "nq": "RDF_N_QUADS",
+    "trig": "RDF_TRIG",
+    "jsonld": "JSON_LD",
+}
+# The parts of a project a change of which is a change of the dataset.
+PROJECT_PARTS = ("data", "ontology", "shapes", "queries")
 FORMAT_NAMES = {
     "ttl": "Turtle",
     "jsonld": "JSON-LD",
@@ -121,24 +137,72 @@ def vocabularies(store: ox.Store) -> list[str]:
     return sorted({p[: max(p.rfind("#"), p.rfind("/")) + 1] for p in predicates})
 
 
-def build_date(store: ox.Store, iris: Iris) -> str:
-    """The build's one timestamp: SOURCE_DATE_EPOCH if set, else the dataset's dct:modified."""
+@dataclass(frozen=True)
+class Dates:
+    """When the dataset was first issued and last modified, as ISO timestamps (UTC)."""
+
+    issued: str
+    modified: str
+
+
+def release_dates(root: Path, inputs: Iterable[Path]) -> Dates:
+    """The dataset's dates, derived rather than typed by hand: ``SOURCE_DATE_EPOCH`` if set (for
+    both); else the first and the last commit that touched the project's inputs, when the
+    project is a git checkout; else the oldest and newest modification time of its input files.
+    The same commit gives the same dates, so rebuilds stay byte-identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
-            return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = _utc(datetime.fromtimestamp(int(epoch), tz=UTC))
         except ValueError:
             raise InputError(f"SOURCE_DATE_EPOCH must be an integer, got {epoch!r}") from None
-    rows = _select(
+        return Dates(stamp, stamp)
+    history = _commit_dates(root)
+    if history:
+        return Dates(history[0], history[-1])
+    times = sorted(path.stat().st_mtime for path in inputs)
+    first, last = (datetime.fromtimestamp(t, tz=UTC) for t in (times[0], times[-1]))
+    return Dates(_utc(first), _utc(last))
+
+
+def _commit_dates(root: Path) -> list[str]:
+    try:
+        log = subprocess.run(
+            ["git", "-C", str(root), "log", "--format=%ct", "--", *PROJECT_PARTS],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if log.returncode != 0:
+        return []
+    stamps = sorted(int(line) for line in log.stdout.split() if line.isdigit())
+    return [_utc(datetime.fromtimestamp(stamp, tz=UTC)) for stamp in stamps]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def coverage(store: ox.Store) -> tuple[str | None, str | None, list[str]]:
+    """What the data covers: its first and last meeting day, and the states and territories
+    that host, take part in or are members of something."""
+    [dates] = _select(
         store,
-        f"SELECT ?m WHERE {{ GRAPH <{iris.graph('dataset')}> {{ <{iris.dataset}> "
-        "<http://purl.org/dc/terms/modified> ?m } }",
+        "PREFIX schema: <https://schema.org/> SELECT (MIN(?start) AS ?first) (MAX(?end) AS ?last) "
+        "WHERE { ?event schema:startDate ?start ; schema:endDate ?end }",
     )
-    values = [from_oxigraph(row["m"]) for row in rows]
-    dates = [v.toPython() for v in values if isinstance(v, Literal)]
-    if len(dates) != 1 or not isinstance(dates[0], date):
-        raise InputError("the dataset description needs one dct:modified date (xsd:date)")
-    return f"{dates[0].isoformat()}T00:00:00Z"
+    places = _select(
+        store,
+        "PREFIX schema: <https://schema.org/> PREFIX org: <http://www.w3.org/ns/org#> "
+        "SELECT DISTINCT ?place WHERE { ?place a schema:AdministrativeArea . "
+        "{ ?x schema:attendee ?place } UNION { ?x schema:organizer ?place } "
+        "UNION { ?x org:member ?place } } ORDER BY ?place",
+    )
+    first = dates["first"].value if dates["first"] else None
+    last = dates["last"].value if dates["last"] else None
+    return first, last, [row["place"].value for row in places]
 
 
 def distribution_title(name: str) -> Literal:
@@ -161,17 +225,23 @@ def describe_dataset(
     iris: Iris,
     stats: Statistics,
     files: Iterable[PublishedFile],
-    modified: str,
+    dates: Dates,
 ) -> Graph:
-    """VoID + DCAT: the dataset as the curators describe it (``graph/dataset``), its graphs as
-    subsets, its class partitions, its linksets and its distributions."""
+    """VoID + DCAT (DCAT-AP 3's mandatory and recommended properties): the dataset as the
+    curators describe it (``graph/dataset``), its dates, its coverage in time and space, its
+    graphs as subsets, its class partitions, its linksets, its distributions and the SPARQL
+    endpoint that serves it."""
     description = Graph(bind_namespaces="none")
     for prefix, namespace in iris.prefixes().items():
         description.bind(prefix, namespace, replace=True)
     for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(iris.graph("dataset"))):
         description.add(tuple(from_oxigraph(term) for term in quad.triple))
     dataset = iris.dataset
-    description.set((dataset, DCTERMS.modified, Literal(modified[:10], datatype=XSD.date)))
+    description.set((dataset, DCTERMS.issued, Literal(dates.issued[:10], datatype=XSD.date)))
+    description.set((dataset, DCTERMS.modified, Literal(dates.modified[:10], datatype=XSD.date)))
+    description.add((dataset, DCAT.landingPage, URIRef(iris.base)))
+    _describe_coverage(description, store, iris)
+    _describe_service(description, iris)
     description.add((dataset, VOID.triples, Literal(stats.triples)))
     description.add((dataset, VOID.uriSpace, Literal(iris.base + "id/")))
     description.add((dataset, VOID.sparqlEndpoint, URIRef(iris.base + "sparql")))
@@ -182,6 +252,36 @@ def describe_dataset(
     _describe_linksets(description, store, iris)
     _describe_distributions(description, iris, files)
     return description
+
+
+def _describe_coverage(description: Graph, store: ox.Store, iris: Iris) -> None:
+    dataset = iris.dataset
+    first, last, places = coverage(store)
+    if first and last:
+        period = URIRef(f"{iris.base}dataset/temporal")
+        description.add((dataset, DCTERMS.temporal, period))
+        description.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        description.add((period, DCAT.startDate, Literal(first, datatype=XSD.date)))
+        description.add((period, DCAT.endDate, Literal(last, datatype=XSD.date)))
+    for place in places:
+        description.add((dataset, DCTERMS.spatial, URIRef(place)))
+        description.add((URIRef(place), RDF.type, DCTERMS.Location))
+
+
+def _describe_service(description: Graph, iris: Iris) -> None:
+    """The SPARQL endpoint as a DCAT data service; its description is the endpoint itself (a
+    GET without a query answers with the SPARQL service description)."""
+    dataset, endpoint = iris.dataset, URIRef(iris.base + "sparql")
+    description.add((endpoint, RDF.type, DCAT.DataService))
+    title = Literal("SPARQL 1.1 endpoint of the tipkg dataset", lang="en")
+    description.add((endpoint, DCTERMS.title, title))
+    description.add((endpoint, DCAT.endpointURL, endpoint))
+    description.add((endpoint, DCAT.endpointDescription, endpoint))
+    description.add((endpoint, DCTERMS.conformsTo, URIRef(SPARQL_PROTOCOL)))
+    description.add((endpoint, DCAT.servesDataset, dataset))
+    license_iri = description.value(dataset, DCTERMS.license)
+    if license_iri is not None:
+        description.add((endpoint, DCTERMS.license, license_iri))
 
 
 def _describe_subsets(description: Graph, iris: Iris, stats: Statistics) -> None:
@@ -226,7 +326,18 @@ def _describe_distributions(description: Graph, iris: Iris, files: Iterable[Publ
         url = URIRef(f"{iris.base}download/{published.name}")
         distribution = URIRef(f"{iris.base}dataset/distribution/{published.name}")
         checksum = URIRef(f"{distribution}/sha256")
-        media_type = URIRef("https://www.iana.org/assignments/media-types/" + published.media_type)
+        inner = published.name.removesuffix(".gz")
+        suffix = inner.rpartition(".")[2]
+        inner_type = DUMP_FORMATS[suffix].media_type if suffix in DUMP_FORMATS else None
+        compressed = published.name.endswith(".gz")
+        # DCAT: a compressed file's media type is that of what it holds, its compression apart.
+        media_type = URIRef(MEDIA_TYPES + (inner_type if compressed else published.media_type))
+        if compressed:
+            description.add((distribution, DCAT.compressFormat, URIRef(MEDIA_TYPES + GZIP)))
+        if inner.startswith(DUMP_NAME + ".") and suffix in FILE_TYPES:
+            description.add(
+                (distribution, DCTERMS["format"], URIRef(FILE_TYPE + FILE_TYPES[suffix]))
+            )
         description.add((dataset, DCAT.distribution, distribution))
         description.add((distribution, RDF.type, DCAT.Distribution))
         description.add((distribution, DCTERMS.title, distribution_title(published.name)))

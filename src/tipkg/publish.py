@@ -33,7 +33,7 @@ from rdflib import Graph
 from tipkg import rdf_writers
 from tipkg.build import Assembly, UnitRecord
 from tipkg.chunks import JSONLD_SEPARATOR, JSONLD_TAIL, gzip_member, jsonld_head
-from tipkg.describe import build_date, describe_dataset, statistics
+from tipkg.describe import describe_dataset, release_dates, statistics
 from tipkg.dist import (
     CONTEXT_NAME,
     DUMP_FORMATS,
@@ -52,6 +52,7 @@ from tipkg.dist import (
 from tipkg.dump_check import check_bytes
 from tipkg.errors import InputError
 from tipkg.formats import JSON_LD
+from tipkg.project import units_of
 from tipkg.query import load_queries
 from tipkg.terms import ToOxigraph
 from tipkg.validate import check_description, raise_for
@@ -180,11 +181,13 @@ def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
         store.remove_graph(described)
         store.extend(_read_quads(assembly.description_record))
         stats = statistics(store, iris, per_graph)
-        modified = build_date(store, iris)
+        project = assembly.project
+        inputs = [path for unit in units_of(project) for path in unit.input_files]
+        dates = release_dates(project.root, inputs)
         for published in files:
             if published.triples is not None and published.name != ONTOLOGY_NAME:
                 published.triples = stats.triples
-        description = describe_dataset(store, iris, stats, files, modified)
+        description = describe_dataset(store, iris, stats, files, dates)
         store.remove_graph(described)
         store.extend(ox.Quad(*triple, described) for triple in sorted_triples(description))
         store.flush()
@@ -204,7 +207,7 @@ def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
     manifest = Manifest(
         base_iri=iris.base,
         version=next(f.sha256 for f in files if f.name == QUADS_NAME),
-        modified=modified,
+        modified=dates.modified,
         triples=stats.triples,
         graphs=[
             {

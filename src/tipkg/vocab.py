@@ -61,6 +61,7 @@ COMMON_PREFIXES: dict[str, Namespace] = {
     "gn": GEONAMES,
     "freq": FREQ,
     "vann": Namespace("http://purl.org/vocab/vann/"),
+    "vcard": Namespace("http://www.w3.org/2006/vcard/ns#"),
 }
 
 
