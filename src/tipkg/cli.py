@@ -200,7 +200,8 @@ class TerminalProgress:
     help="Output directory [default: PROJECT/dist].",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress counter, only the result.")
-def build(context: Context, out: Path | None, quiet: bool) -> None:
+@click.option("--timings", is_flag=True, help="Also print each stage's seconds and peak memory.")
+def build(context: Context, out: Path | None, quiet: bool, timings: bool) -> None:
     """Assemble the graph, validate it, and write every dump to dist/.
 
     Only reports (and shared files) changed since the last build are assembled again, on
@@ -212,13 +213,15 @@ def build(context: Context, out: Path | None, quiet: bool) -> None:
       tipkg --project . build --out ../dist-copy --quiet
     """
     from tipkg.pipeline import build as run_build
+    from tipkg.timings import Timings
 
     started = time.perf_counter()
     project = context.project()
     out_dir = out or project.root / "dist"
     progress = TerminalProgress(quiet)
+    stages = Timings() if timings else None
     try:
-        assembly, manifest = run_build(project, context.settings, out_dir, progress)
+        assembly, manifest = run_build(project, context.settings, out_dir, progress, stages)
     finally:
         progress.finish()
     click.echo(f"built {manifest.triples} triples in {len(manifest.graphs)} named graphs")
@@ -227,6 +230,8 @@ def build(context: Context, out: Path | None, quiet: bool) -> None:
         click.echo(
             f"  {published.name:<18} {published.bytes:>9,} bytes  sha256 {published.sha256[:16]}…"
         )
+    if stages is not None:
+        click.echo(stages.table())
     click.echo(f"{assembly.summary()}; done in {time.perf_counter() - started:.2f} s")
 
 

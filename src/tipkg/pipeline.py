@@ -23,6 +23,7 @@ from tipkg.graph import KnowledgeGraph
 from tipkg.project import Project
 from tipkg.publish import write
 from tipkg.settings import Settings
+from tipkg.timings import Timings, timed
 from tipkg.validate import Report, check, raise_for
 from tipkg.vocab import Iris
 
@@ -46,21 +47,32 @@ def assemble(project: Project, settings: Settings, progress: Progress | None = N
 
 
 def check_project(
-    project: Project, settings: Settings, progress: Progress | None = None
+    project: Project,
+    settings: Settings,
+    progress: Progress | None = None,
+    timings: Timings | None = None,
 ) -> Checked:
     """Assemble the project and validate the union of its graphs."""
-    assembly = assemble(project, settings, progress)
-    graph = assembly.knowledge_graph()
-    return Checked(assembly, graph, check(graph, project.shape_files))
+    with timed(timings, "assemble units"):
+        assembly = assemble(project, settings, progress)
+    with timed(timings, "read units back"):
+        graph = assembly.knowledge_graph()
+    with timed(timings, "validate"):
+        report = check(graph, project.shape_files)
+    return Checked(assembly, graph, report)
 
 
 def build(
-    project: Project, settings: Settings, out_dir: Path, progress: Progress | None = None
+    project: Project,
+    settings: Settings,
+    out_dir: Path,
+    progress: Progress | None = None,
+    timings: Timings | None = None,
 ) -> tuple[Assembly, Manifest]:
     """Assemble, validate and publish; a non-conforming graph raises ``ValidationFailed`` and
     writes nothing. The cache keeps only what this build used."""
-    checked = check_project(project, settings, progress)
+    checked = check_project(project, settings, progress, timings)
     raise_for(checked.report)
-    manifest = write(checked.assembly, out_dir)
+    manifest = write(checked.assembly, out_dir, timings)
     prune_cache(checked.assembly.cache_dir, checked.assembly.records)
     return checked.assembly, manifest

@@ -55,6 +55,7 @@ from tipkg.formats import JSON_LD
 from tipkg.project import units_of
 from tipkg.query import load_queries
 from tipkg.terms import ToOxigraph
+from tipkg.timings import Timings, timed
 from tipkg.validate import check_description, raise_for
 
 COPY_BLOCK = 1 << 20
@@ -95,7 +96,7 @@ def _copy(path: Path, emit: object) -> None:
             emit(block)  # type: ignore[operator]
 
 
-def write(assembly: Assembly, out_dir: Path) -> Manifest:
+def write(assembly: Assembly, out_dir: Path, timings: Timings | None = None) -> Manifest:
     """Write every dump, its gzip, the context, the store, VoID/DCAT, SHA256SUMS and the
     manifest, then swap the new directory in place of ``out_dir``. Input/output failures
     (a read-only directory, a full disk) are one-line ``InputError``s."""
@@ -107,7 +108,7 @@ def write(assembly: Assembly, out_dir: Path) -> Manifest:
             staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new.", dir=out_dir.parent))
             try:
                 staging.chmod(0o755)
-                manifest = _write_into(assembly, staging, out_dir)
+                manifest = _write_into(assembly, staging, out_dir, timings)
                 _swap(staging, out_dir)
             except BaseException as error:
                 # The store must be closed before its files go: a frame of the traceback may
@@ -154,10 +155,13 @@ def _remove_stale_staging(out_dir: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
+def _write_into(
+    assembly: Assembly, staging: Path, out_dir: Path, timings: Timings | None
+) -> Manifest:
     iris = assembly.iris
     prefixes = {name: str(ns) for name, ns in iris.prefixes().items()}
-    files = [*_write_dumps(assembly, staging)]
+    with timed(timings, "write dumps"):
+        files = [*_write_dumps(assembly, staging)]
     context_bytes = (
         json.dumps({"@context": assembly.context}, indent=2, ensure_ascii=False) + "\n"
     ).encode()
@@ -173,14 +177,16 @@ def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
     )
     queries = _copy_queries(assembly, staging)
     per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.data_records}
-    store = _load_store(staging, assembly, out_dir)
+    with timed(timings, "load store"):
+        store = _load_store(staging, assembly, out_dir)
     described = ox.NamedNode(iris.graph("dataset"))
     try:
         # The curators' part of the description first (the counts read titles and dates
         # from it), then the whole description in its place.
         store.remove_graph(described)
         store.extend(_read_quads(assembly.description_record))
-        stats = statistics(store, iris, per_graph)
+        with timed(timings, "count"):
+            stats = statistics(store, iris, per_graph)
         project = assembly.project
         inputs = [path for unit in units_of(project) for path in unit.input_files]
         dates = release_dates(project.root, inputs)
@@ -194,10 +200,11 @@ def _write_into(assembly: Assembly, staging: Path, out_dir: Path) -> Manifest:
     finally:
         del store  # closed now, even when an error keeps this frame alive in a traceback
     ontology_triples = [quad.triple for quad in _read_quads(ontology)]
-    raise_for(
-        check_description(iris.base, ontology_triples, description, assembly.project.shape_files),
-        "the dataset description the build writes (void.ttl)",
-    )
+    with timed(timings, "check description"):
+        report = check_description(
+            iris.base, ontology_triples, description, assembly.project.shape_files
+        )
+    raise_for(report, "the dataset description the build writes (void.ttl)")
     void = sorted_triples(description)
     void_bytes = rdf_writers.turtle(void, prefixes)
     check_bytes(void_bytes, "ttl", void, VOID_NAME)
