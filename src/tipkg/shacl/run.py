@@ -1,0 +1,166 @@
+"""One validation run: the data, the focus nodes the caller asked about, and the SPARQL plumbing
+every constraint shares (targets, focus restriction, the class hierarchy of the data)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from tipkg.shacl.checks import RDF_TYPE, Path
+from tipkg.shacl.data import DataGraph
+from tipkg.terms import OxTerm
+
+RDFS_SUBCLASS_OF = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
+THIS = ox.Variable("this")
+TYPE = ox.NamedNode(RDF_TYPE[1:-1])
+
+
+@dataclass(frozen=True)
+class Result:
+    """One ``sh:ValidationResult``: terms as the data gave them, the shape's messages (or, for a
+    shape without any, one naming the constraint), and where the result comes from."""
+
+    focus: OxTerm
+    path: Path | OxTerm | None  # a SPARQL constraint may bind ?path to any term
+    value: OxTerm | None
+    messages: tuple[str, ...]
+    severity: ox.NamedNode
+    source_shape: OxTerm
+    component: ox.NamedNode
+    source_constraint: OxTerm | None = None
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (
+            str(self.severity),
+            str(self.focus),
+            str(self.path or ""),
+            *self.messages,
+            str(self.value or ""),
+            str(self.source_shape),
+        )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The shape a constraint belongs to, with the targets of its node shape."""
+
+    node: OxTerm
+    name: str
+    path: Path | None
+    messages: tuple[str, ...]
+    severity: ox.NamedNode
+    target_classes: tuple[ox.NamedNode, ...]
+    target_subjects_of: tuple[ox.NamedNode, ...]
+
+
+class Run:
+    """Queries over one ``DataGraph``, restricted to ``focus`` when it is given."""
+
+    def __init__(self, data: DataGraph, focus: Collection[OxTerm] | None) -> None:
+        self.data = data
+        self.focus = None if focus is None else frozenset(focus)
+        self._subclasses: dict[ox.NamedNode, frozenset[ox.NamedNode]] = {}
+        self._superclass_edges: dict[OxTerm, set[OxTerm]] | None = None
+        self._variables = 0
+
+    # What checks read in Python (checks.Data) and need to render SPARQL (checks.Renderer).
+
+    def is_instance(self, node: OxTerm, cls: ox.NamedNode) -> bool:
+        types = {q.object for q in self.data.store.quads_for_pattern(node, TYPE, None)}
+        return not types.isdisjoint(self.subclasses(cls))
+
+    def values(self, node: OxTerm, path: Path) -> set[OxTerm]:
+        return self.data.values(node, path)
+
+    def subclasses(self, cls: ox.NamedNode) -> frozenset[ox.NamedNode]:
+        """``cls`` and every class below it by ``rdfs:subClassOf`` in the data, as SHACL's
+        instance test and class targets require."""
+        if cls not in self._subclasses:
+            if self._superclass_edges is None:
+                self._superclass_edges = {}
+                query = f"SELECT DISTINCT ?sub ?super WHERE {{ ?sub {RDFS_SUBCLASS_OF} ?super }}"
+                for row in self.query(query):
+                    self._superclass_edges.setdefault(row["super"], set()).add(row["sub"])
+            found, todo = {cls}, [cls]
+            while todo:
+                for sub in self._superclass_edges.get(todo.pop(), ()):
+                    if isinstance(sub, ox.NamedNode) and sub not in found:
+                        found.add(sub)
+                        todo.append(sub)
+            self._subclasses[cls] = frozenset(found)
+        return self._subclasses[cls]
+
+    def variable(self) -> str:
+        self._variables += 1
+        return f"?tipkg_shacl_{self._variables}"
+
+    # Patterns and queries.
+
+    def targets(self, origin: Origin, implied_by: Path | None = None) -> str:
+        """A pattern binding ``?this`` to the focus nodes of ``origin``'s node shape. Empty when a
+        constraint reports only nodes with a value for ``implied_by`` and the shape targets the
+        subjects of that predicate: then every such node is a target already."""
+        if isinstance(implied_by, ox.NamedNode) and implied_by in origin.target_subjects_of:
+            return ""
+        parts = []
+        if origin.target_classes:
+            classes = {sub for cls in origin.target_classes for sub in self.subclasses(cls)}
+            listed = " ".join(sorted(str(c) for c in classes))
+            parts.append(f"{{ VALUES ?tipkg_class {{ {listed} }} ?this {RDF_TYPE} ?tipkg_class }}")
+        if origin.target_subjects_of:
+            listed = " ".join(str(p) for p in origin.target_subjects_of)
+            parts.append(f"{{ VALUES ?tipkg_predicate {{ {listed} }} ?this ?tipkg_predicate [] }}")
+        return " UNION ".join(parts)
+
+    def focus_nodes(
+        self, where: str, tail: str = "", substitutions: dict[ox.Variable, OxTerm] | None = None
+    ) -> set[OxTerm]:
+        """The distinct ``?this`` of ``where`` (within the focus)."""
+        select = "DISTINCT ?this" if not tail else "?this"
+        return {row["this"] for row in self.select(where, select, tail, substitutions)}
+
+    def select(
+        self,
+        where: str,
+        select: str = "DISTINCT ?this",
+        tail: str = "",
+        substitutions: dict[ox.Variable, OxTerm] | None = None,
+    ) -> Iterator[ox.QuerySolution]:
+        for focus_clause, focus_substitutions in self.focus_runs():
+            text = f"SELECT {select} WHERE {{ {focus_clause} {where} }} {tail}"
+            yield from self.query(text, {**focus_substitutions, **(substitutions or {})})
+
+    def focus_runs(self) -> Iterator[tuple[str, dict[ox.Variable, OxTerm]]]:
+        """How to restrict ``?this`` to the focus: a VALUES clause for IRIs and literals, and one
+        run per blank node (a blank node cannot be written in a query, only substituted)."""
+        if self.focus is None:
+            yield "", {}
+            return
+        named = sorted(str(node) for node in self.focus if not isinstance(node, ox.BlankNode))
+        if named:
+            yield f"VALUES ?this {{ {' '.join(named)} }}", {}
+        for node in self.focus:
+            if isinstance(node, ox.BlankNode):
+                yield "", {THIS: node}
+
+    def is_target(self, origin: Origin, node: OxTerm) -> bool:
+        """Whether ``node`` is a focus node of ``origin`` (and within the caller's focus)."""
+        if self.focus is not None and node not in self.focus:
+            return False
+        return bool(self.query(f"ASK {{ {self.targets(origin)} }}", {THIS: node}))
+
+    def query(
+        self,
+        text: str,
+        substitutions: dict[ox.Variable, OxTerm] | None = None,
+        prefixes: dict[str, str] | None = None,
+    ) -> ox.QuerySolutions:
+        """A whole query over the union of the data's graphs."""
+        return self.data.store.query(  # type: ignore[return-value]
+            text,
+            use_default_graph_as_union=True,
+            substitutions=substitutions or None,
+            prefixes=prefixes,
+        )
