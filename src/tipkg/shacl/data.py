@@ -22,12 +22,10 @@ from tipkg.terms import OxTerm
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 SCRATCH = ox.NamedNode("urn:tipkg:shacl:scratch")
-DEFAULT = ox.DefaultGraph()
 
-# (subject, predicate, literal as the store holds it)
-Key = tuple[OxTerm, ox.NamedNode, ox.Literal]
+# A literal given for (subject, predicate), as given.
+Given = tuple[OxTerm, ox.NamedNode, ox.Literal]
 
 
 def _rewritable(literal: ox.Literal) -> bool:
@@ -40,8 +38,8 @@ def _rewritable(literal: ox.Literal) -> bool:
 
 class DataGraph:
     """The RDF merge of the quads given (graph names dropped, each triple once), which is what
-    pyshacl validates when tipkg hands it the union of its graphs. Oxigraph answers joins
-    several times faster on its default graph than on the union of named graphs.
+    pyshacl validates when tipkg hands it the union of its graphs. Oxigraph plans joins well on
+    its default graph; over the union of named graphs some take minutes.
 
     ``including`` adds a few more quads for the time of a block, so that a build can load the
     shared graphs once and validate one report at a time.
@@ -49,35 +47,35 @@ class DataGraph:
 
     def __init__(self, quads: Iterable[ox.Quad | ox.Triple] = ()) -> None:
         self.store = ox.Store()
-        # For each literal the store may rewrite: what it became, and where it was given as what.
+        self._given: list[Given] = []  # every literal the store may rewrite, as given
         self._stored_as: dict[ox.Literal, ox.Literal] = {}
-        self._given: dict[Key, set[ox.Literal]] = {}
-        # For each stored literal, the literals given as it, with how many (subject, predicate)
-        # give each.
+        # (predicate, stored literal) -> the literals given as it, with how often
+        self._forms: dict[tuple[ox.NamedNode, ox.Literal], dict[ox.Literal, int]] = {}
+        # stored literal -> the literals given as it, with how often
         self._variants: dict[ox.Literal, dict[ox.Literal, int]] = {}
-        self._collapsed: set[Key] = set()  # two literals given became one stored literal
-        statements = [q if type(q) is ox.Quad else _quad(q) for q in quads]
-        self.store.bulk_extend(statements)
-        if any(True for _ in self.store.named_graphs()):
-            self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
-            self.store.update("DROP NAMED")
-        self._index(statements)
+        # Built on demand: for (predicate, stored literal)s given in several forms, who gave which.
+        self._by_subject: dict[tuple[OxTerm, ox.NamedNode, ox.Literal], set[ox.Literal]] | None
+        self._by_subject = None
+        self.store.bulk_extend(self._merged(quads, self._given))
+        self._count(self._given, +1)
 
     @contextmanager
     def including(self, quads: Iterable[ox.Quad | ox.Triple]) -> Iterator[None]:
         """The data with ``quads`` added inside the block; afterwards exactly what they added is
         removed again."""
-        statements = {_quad(q, merged=True) for q in quads}
-        added = [q for q in statements if q not in self.store]
-        indexed = self._index(statements)
+        given: list[Given] = []
+        merged = set(self._merged(quads, given))
+        added = [quad for quad in merged if quad not in self.store]
         self.store.extend(added)
+        self._given.extend(given)
+        self._count(given, +1)
         try:
             yield
         finally:
             for quad in added:
                 self.store.remove(quad)
-            for key, given in indexed:
-                self._forget(key, given)
+            del self._given[len(self._given) - len(given) :]
+            self._count(given, -1)
 
     def __len__(self) -> int:
         return len(self.store)
@@ -88,21 +86,17 @@ class DataGraph:
             return {q.subject for q in self.store.quads_for_pattern(None, path.predicate, node)}
         found: set[OxTerm] = set()
         for quad in self.store.quads_for_pattern(node, path, None):
-            stored = quad.object
-            given = self._given.get((node, path, stored)) if stored in self._variants else None
-            if given:
-                found.update(given)
-            else:
-                found.add(quad.object)
+            found |= self.given_forms(node, path, quad.object)
         return found
 
-    def given_forms(self, node: OxTerm, path: Path | None, value: OxTerm) -> set[OxTerm]:
+    def given_forms(self, node: OxTerm, path: Path | OxTerm | None, value: OxTerm) -> set[OxTerm]:
         """The literals as given that the store holds as ``value`` at ``node``'s ``path``."""
-        if isinstance(value, ox.Literal) and isinstance(path, ox.NamedNode):
-            given = self._given.get((node, path, value))
-            if given:
-                return set(given)
-        return {value}
+        forms = self._forms.get((path, value)) if isinstance(value, ox.Literal) else None  # type: ignore[index]
+        if not forms:
+            return {value}
+        if len(forms) == 1:
+            return set(forms)
+        return set(self._subjects()[(node, path, value)])  # type: ignore[index]
 
     def variants(self, value: OxTerm) -> set[OxTerm]:
         """Every literal given anywhere that the store holds as ``value``."""
@@ -120,7 +114,42 @@ class DataGraph:
     def collapsed(self, predicate: ox.NamedNode) -> set[OxTerm]:
         """Subjects where two literals given for ``predicate`` became one in the store, so that
         the store undercounts their values."""
-        return {subject for subject, p, _ in self._collapsed if p == predicate}
+        if all(len(f) < 2 for (p, _), f in self._forms.items() if p == predicate):
+            return set()
+        return {
+            s for (s, p, _), forms in self._subjects().items() if p == predicate and len(forms) > 1
+        }
+
+    @staticmethod
+    def _merged(statements: Iterable[ox.Quad | ox.Triple], given: list[Given]) -> Iterator[ox.Quad]:
+        """Each statement in the default graph, noting the literals the store may rewrite (one
+        pass, as the data may hold millions of quads)."""
+        for statement in statements:
+            obj = statement.object
+            if type(obj) is ox.Literal and _rewritable(obj):
+                given.append((statement.subject, statement.predicate, obj))
+            if type(statement) is ox.Quad and type(statement.graph_name) is ox.DefaultGraph:
+                yield statement
+            else:
+                yield ox.Quad(statement.subject, statement.predicate, obj)
+
+    def _count(self, given: list[Given], step: int) -> None:
+        self._learn_stored_forms(literal for _s, _p, literal in given)
+        for _subject, predicate, literal in given:
+            stored = self._stored_as[literal]
+            _tally(self._forms, (predicate, stored), literal, step)
+            _tally(self._variants, stored, literal, step)
+        self._by_subject = None
+
+    def _subjects(self) -> dict[tuple[OxTerm, ox.NamedNode, ox.Literal], set[ox.Literal]]:
+        """Who gave which form, for the (predicate, stored literal)s given in several forms."""
+        if self._by_subject is None:
+            self._by_subject = {}
+            for subject, predicate, literal in self._given:
+                stored = self._stored_as[literal]
+                if len(self._forms[(predicate, stored)]) > 1:
+                    self._by_subject.setdefault((subject, predicate, stored), set()).add(literal)
+        return self._by_subject
 
     def _learn_stored_forms(self, literals: Iterable[ox.Literal]) -> None:
         """Find what the store makes of each new literal by storing it once in a scratch store."""
@@ -136,49 +165,11 @@ class DataGraph:
             assert isinstance(stored, ox.Literal)
             self._stored_as[new[index[quad.subject]]] = stored
 
-    def _index(self, statements: Iterable[ox.Quad]) -> list[tuple[Key, ox.Literal]]:
-        """Remember the literals the store may rewrite; return those not known before."""
-        given_here = {
-            (q.subject, q.predicate, q.object)
-            for q in statements
-            if type(q.object) is ox.Literal and _rewritable(q.object)
-        }
-        self._learn_stored_forms(literal for _s, _p, literal in given_here)
-        new = []
-        for subject, predicate, given in given_here:
-            stored = self._stored_as[given]
-            key: Key = (subject, predicate, stored)
-            forms = self._given.setdefault(key, set())
-            if given in forms:
-                continue
-            forms.add(given)
-            _tally(self._variants.setdefault(stored, {}), given, +1)
-            if len(forms) > 1:
-                self._collapsed.add(key)
-            new.append((key, given))
-        return new
 
-    def _forget(self, key: Key, given: ox.Literal) -> None:
-        forms = self._given[key]
-        forms.discard(given)
-        if len(forms) < 2:
-            self._collapsed.discard(key)
-        if not forms:
-            del self._given[key]
-        variants = self._variants[key[2]]
-        _tally(variants, given, -1)
-        if not variants:
-            del self._variants[key[2]]
-
-
-def _quad(statement: ox.Quad | ox.Triple, merged: bool = False) -> ox.Quad:
-    """``statement`` as a quad; with ``merged``, in the default graph."""
-    if isinstance(statement, ox.Quad) and not (merged and statement.graph_name != DEFAULT):
-        return statement
-    return ox.Quad(statement.subject, statement.predicate, statement.object)
-
-
-def _tally(counts: dict[ox.Literal, int], literal: ox.Literal, step: int) -> None:
+def _tally(table: dict, key: object, literal: ox.Literal, step: int) -> None:  # type: ignore[type-arg]
+    counts = table.setdefault(key, {})
     counts[literal] = counts.get(literal, 0) + step
     if counts[literal] <= 0:
         del counts[literal]
+    if not counts:
+        del table[key]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from tipkg.shacl.checks import RDF_TYPE, Path
+from tipkg.shacl.checks import RDF_TYPE, Path, path_pattern
 from tipkg.shacl.data import DataGraph
 from tipkg.terms import OxTerm
 
@@ -64,6 +64,7 @@ class Run:
         self._subclasses: dict[ox.NamedNode, frozenset[ox.NamedNode]] = {}
         self._superclass_edges: dict[OxTerm, set[OxTerm]] | None = None
         self._variables = 0
+        self._over: dict[tuple[Path, int], set[OxTerm]] = {}
 
     # What checks read in Python (checks.Data) and need to render SPARQL (checks.Renderer).
 
@@ -144,6 +145,16 @@ class Run:
         for node in self.focus:
             if isinstance(node, ox.BlankNode):
                 yield "", {THIS: node}
+
+    def nodes_with_more_values(self, path: Path, maximum: int) -> set[OxTerm]:
+        """The nodes (within the focus) with more than ``maximum`` values of ``path`` in the
+        store, worked out once per path and bound."""
+        key = (path, maximum)
+        if key not in self._over:
+            values = path_pattern("?this", path, "?value")
+            tail = f"GROUP BY ?this HAVING (COUNT(?value) > {maximum})"
+            self._over[key] = {row["this"] for row in self.select(values, "?this", tail)}
+        return self._over[key]
 
     def is_target(self, origin: Origin, node: OxTerm) -> bool:
         """Whether ``node`` is a focus node of ``origin`` (and within the caller's focus)."""
