@@ -65,6 +65,10 @@ class Renderer(Protocol):
 
     def variable(self) -> str: ...
 
+    def constant(self, term: OxTerm) -> str | None:
+        """``term`` in SPARQL syntax, or None if matching it in the store would not match
+        exactly the data's terms equal to it (a blank node; a literal the store rewrites)."""
+
 
 class Check(ABC):
     """A test of one node. ``component`` is the SHACL constraint component it reports as."""
@@ -93,11 +97,6 @@ class Check(ABC):
 def _safe(expression: str) -> str:
     """SPARQL's errors (``datatype(<iri>)``) would drop a row from a FILTER, i.e. let it pass."""
     return f"COALESCE(({expression}), false)"
-
-
-def _constant(term: OxTerm) -> str | None:
-    """A term as a SPARQL constant; a blank node has none (in a query it is a variable)."""
-    return None if isinstance(term, ox.BlankNode) else str(term)
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class InCheck(Check):
         return node in self.members
 
     def sparql(self, var: str, renderer: Renderer) -> str | None:
-        constants = [_constant(member) for member in self.members]
+        constants = [renderer.constant(member) for member in self.members]
         if None in constants:
             return None
         return " || ".join(f"sameTerm({var}, {c})" for c in constants) or "false"
@@ -192,7 +191,7 @@ class HasValueCheck(Check):
         return node == self.value
 
     def sparql(self, var: str, renderer: Renderer) -> str | None:
-        constant = _constant(self.value)
+        constant = renderer.constant(self.value)
         return None if constant is None else f"sameTerm({var}, {constant})"
 
 
@@ -272,7 +271,7 @@ class PropertyCheck(Check):
         if self.needs_value:
             tests.append(f"EXISTS {{ {path_pattern(var, self.path, renderer.variable())} }}")
         for value in self.has_values:
-            constant = _constant(value)
+            constant = renderer.constant(value)
             if constant is None:
                 return None
             tests.append(f"EXISTS {{ {path_pattern(var, self.path, constant)} }}")

@@ -243,9 +243,10 @@ class HasValue(Decided):
 
     def candidates(self, run: Run) -> Iterable[OxTerm]:
         targets = run.targets(self.origin)
-        if isinstance(self.value, ox.BlankNode) or not run.data.exact_in_store(self.value):
+        constant = run.constant(self.value)
+        if constant is None:
             return run.focus_nodes(targets)
-        pattern = path_pattern("?this", self.path, str(self.value))
+        pattern = path_pattern("?this", self.path, constant)
         return run.focus_nodes(f"{targets} MINUS {{ {pattern} }}")
 
     def decide(self, focus: OxTerm, run: Run) -> Iterator[Result]:

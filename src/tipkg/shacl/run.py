@@ -93,6 +93,11 @@ class Run:
             self._subclasses[cls] = frozenset(found)
         return self._subclasses[cls]
 
+    def constant(self, term: OxTerm) -> str | None:
+        if isinstance(term, ox.BlankNode) or not self.data.exact_in_store(term):
+            return None
+        return str(term)
+
     def variable(self) -> str:
         self._variables += 1
         return f"?tipkg_shacl_{self._variables}"
