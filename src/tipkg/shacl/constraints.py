@@ -360,13 +360,11 @@ class Sparql(Constraint):
         return False
 
     def results(self, run: Run) -> Iterator[Result]:
-        targets = run.targets(self.origin)
-        for focus_clause, substitutions in run.focus_runs():
-            text = f"{self.head} {focus_clause} {targets} {self.body}"
-            solutions = run.query(text, substitutions, self.constraint.prefixes)
-            names = [variable.value for variable in solutions.variables]
-            for row in solutions:
-                yield from self._results(run, {name: row[name] for name in names})
+        text = f"{self.head} {run.focus_clause} {run.targets(self.origin)} {self.body}"
+        solutions = run.query(text, prefixes=self.constraint.prefixes)
+        names = [variable.value for variable in solutions.variables]
+        for row in solutions:
+            yield from self._results(run, {name: row[name] for name in names})
 
     def _results(self, run: Run, bound: dict[str, OxTerm | None]) -> Iterator[Result]:
         focus = bound["this"]

@@ -45,10 +45,11 @@ class Validator:
     ) -> list[Result]:
         """Every distinct result, sorted; with ``focus``, only those about these focus nodes;
         with ``constraints``, only those constraints (e.g. ``local_constraints``)."""
-        run = Run(data, None if focus is None else set(focus))
         found: set[Result] = set()
-        for constraint in self.constraints if constraints is None else constraints:
-            found.update(constraint.results(run))
+        with Run(data, None if focus is None else set(focus)) as run:
+            for constraint in self.constraints if constraints is None else constraints:
+                if run.may_have_targets(constraint.origin):
+                    found.update(constraint.results(run))
         return sorted(found, key=Result.sort_key)
 
 

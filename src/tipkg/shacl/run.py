@@ -3,7 +3,7 @@ every constraint shares (targets, focus restriction, the class hierarchy of the 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -14,6 +14,9 @@ from tipkg.terms import OxTerm
 
 RDFS_SUBCLASS_OF = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
 THIS = ox.Variable("this")
+FOCUS = ox.NamedNode("urn:tipkg:shacl:focus")
+IN_FOCUS = ox.NamedNode("urn:tipkg:shacl:in-focus")
+FOCUS_PATTERN = f"GRAPH {FOCUS} {{ ?this {IN_FOCUS} {FOCUS} }}"
 TYPE = ox.NamedNode(RDF_TYPE[1:-1])
 
 
@@ -56,15 +59,35 @@ class Origin:
 
 
 class Run:
-    """Queries over one ``DataGraph``, restricted to ``focus`` when it is given."""
+    """Queries over one ``DataGraph``, restricted to ``focus`` when it is given.
+
+    The focus nodes are written into a graph of their own in the store for the run (the data is
+    all in the default graph, which queries read), so that every query names them in one short
+    pattern; as a VALUES clause, hundreds of IRIs would be parsed again by every query.
+    """
 
     def __init__(self, data: DataGraph, focus: Collection[OxTerm] | None) -> None:
         self.data = data
         self.focus = None if focus is None else frozenset(focus)
+        self.focus_clause = "" if focus is None else FOCUS_PATTERN
         self._subclasses: dict[ox.NamedNode, frozenset[ox.NamedNode]] = {}
         self._superclass_edges: dict[OxTerm, set[OxTerm]] | None = None
         self._variables = 0
         self._over: dict[tuple[Path, int], set[OxTerm]] = {}
+        self._focus_kinds: dict[OxTerm, set[OxTerm]] | None = None  # predicate -> objects
+
+    def __enter__(self) -> Run:
+        if self.focus is not None:
+            self.data.store.extend(
+                ox.Quad(node, IN_FOCUS, FOCUS, FOCUS)
+                for node in self.focus
+                if not isinstance(node, ox.Literal)  # never a subject, so never a target here
+            )
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        if self.focus is not None:
+            self.data.store.remove_graph(FOCUS)
 
     # What checks read in Python (checks.Data) and need to render SPARQL (checks.Renderer).
 
@@ -133,23 +156,9 @@ class Run:
         select: str = "DISTINCT ?this",
         tail: str = "",
         substitutions: dict[ox.Variable, OxTerm] | None = None,
-    ) -> Iterator[ox.QuerySolution]:
-        for focus_clause, focus_substitutions in self.focus_runs():
-            text = f"SELECT {select} WHERE {{ {focus_clause} {where} }} {tail}"
-            yield from self.query(text, {**focus_substitutions, **(substitutions or {})})
-
-    def focus_runs(self) -> Iterator[tuple[str, dict[ox.Variable, OxTerm]]]:
-        """How to restrict ``?this`` to the focus: a VALUES clause for IRIs and literals, and one
-        run per blank node (a blank node cannot be written in a query, only substituted)."""
-        if self.focus is None:
-            yield "", {}
-            return
-        named = sorted(str(node) for node in self.focus if not isinstance(node, ox.BlankNode))
-        if named:
-            yield f"VALUES ?this {{ {' '.join(named)} }}", {}
-        for node in self.focus:
-            if isinstance(node, ox.BlankNode):
-                yield "", {THIS: node}
+    ) -> ox.QuerySolutions:
+        text = f"SELECT {select} WHERE {{ {self.focus_clause} {where} }} {tail}"
+        return self.query(text, substitutions)
 
     def nodes_with_more_values(self, path: Path, maximum: int) -> set[OxTerm]:
         """The nodes (within the focus) with more than ``maximum`` values of ``path`` in the
@@ -160,6 +169,21 @@ class Run:
             tail = f"GROUP BY ?this HAVING (COUNT(?value) > {maximum})"
             self._over[key] = {row["this"] for row in self.select(values, "?this", tail)}
         return self._over[key]
+
+    def may_have_targets(self, origin: Origin) -> bool:
+        """False when no focus node has a type or predicate ``origin`` targets: a report has
+        few of the kinds of nodes the shapes know, so most constraints need no query at all."""
+        if self.focus is None:
+            return True
+        if self._focus_kinds is None:
+            rows = self.select("?this ?predicate ?object", "DISTINCT ?predicate ?object")
+            self._focus_kinds = {}
+            for row in rows:
+                self._focus_kinds.setdefault(row["predicate"], set()).add(row["object"])
+        types = self._focus_kinds.get(TYPE, set())
+        return any(p in self._focus_kinds for p in origin.target_subjects_of) or any(
+            not types.isdisjoint(self.subclasses(cls)) for cls in origin.target_classes
+        )
 
     def is_target(self, origin: Origin, node: OxTerm) -> bool:
         """Whether ``node`` is a focus node of ``origin`` (and within the caller's focus)."""
