@@ -9,10 +9,14 @@ semantics. pyshacl stays the reference (tests/test_shacl_engine.py compares the 
 Use::
 
     validator = compile_shapes(validate.load_shapes(kg, shape_files))  # InputError if unsupported
-    data = DataGraph(quads)              # pyoxigraph Quads or Triples; the union of their graphs
+    data = DataGraph(quads)              # pyoxigraph Quads or Triples: the RDF merge of them all
     results = validator.validate(data)                   # every result, sorted
     results = validator.validate(data, focus=nodes)      # only results about these focus nodes
     conforms = not results
+
+Give the quads as parsed (``KnowledgeGraph.quads``, ``pyoxigraph.parse``), not read back from a
+``pyoxigraph.Store``: a store rewrites literals as it loads them (``"3"^^xsd:positiveInteger``
+becomes ``"3"^^xsd:integer``), and ``DataGraph`` can only judge them as given if it sees them so.
 
 Each ``Result`` carries ``focus``, ``path`` (a ``NamedNode``, or ``InversePath``), ``value``
 (``None`` for counts and ``sh:hasValue``), ``messages`` (the shape's ``sh:message``s; for an
@@ -21,9 +25,10 @@ Each ``Result`` carries ``focus``, ``path`` (a ``NamedNode``, or ``InversePath``
 ``sh:…ConstraintComponent``) and, for SPARQL constraints, ``source_constraint``. Terms are
 pyoxigraph's; blank nodes keep the ids they were given with. Identical results are reported once.
 
-To check one report: ``data = DataGraph(shared_quads)`` once, then per report ``data.add(quads)``,
-``validate(data, focus=its subjects)``, ``data.remove(quads)``. The shared quads must include the
-ontology: ``sh:class`` and class targets follow ``rdfs:subClassOf`` in the data, as SHACL says.
+To check one report: ``data = DataGraph(shared_quads)`` once, then per report
+``with data.including(report_quads): validator.validate(data, focus=report_subjects)``. The
+shared quads must include the ontology: ``sh:class`` and class targets follow
+``rdfs:subClassOf`` in the data, as SHACL says. A ``DataGraph`` is not for concurrent use.
 
 Locality: ``validator.local_constraints`` are those whose result for a focus node depends only
 on the node's own triples (its values on a predicate path, its ``rdf:type``) and on the

@@ -62,8 +62,9 @@ class Run:
     """Queries over one ``DataGraph``, restricted to ``focus`` when it is given.
 
     The focus nodes are written into a graph of their own in the store for the run (the data is
-    all in the default graph, which queries read), so that every query names them in one short
-    pattern; as a VALUES clause, hundreds of IRIs would be parsed again by every query.
+    all in the default graph, which queries read), so that every query names them all, blank
+    nodes included, in one short pattern: a query can name a blank node only by substituting it,
+    one query per node.
     """
 
     def __init__(self, data: DataGraph, focus: Collection[OxTerm] | None) -> None:
@@ -143,12 +144,10 @@ class Run:
             parts.append(f"{{ VALUES ?tipkg_predicate {{ {listed} }} ?this ?tipkg_predicate [] }}")
         return " UNION ".join(parts)
 
-    def focus_nodes(
-        self, where: str, tail: str = "", substitutions: dict[ox.Variable, OxTerm] | None = None
-    ) -> set[OxTerm]:
+    def focus_nodes(self, where: str, tail: str = "") -> set[OxTerm]:
         """The distinct ``?this`` of ``where`` (within the focus)."""
         select = "DISTINCT ?this" if not tail else "?this"
-        return {row["this"] for row in self.select(where, select, tail, substitutions)}
+        return {row["this"] for row in self.select(where, select, tail)}
 
     def select(
         self,
@@ -166,8 +165,13 @@ class Run:
         key = (path, maximum)
         if key not in self._over:
             values = path_pattern("?this", path, "?value")
-            tail = f"GROUP BY ?this HAVING (COUNT(?value) > {maximum})"
-            self._over[key] = {row["this"] for row in self.select(values, "?this", tail)}
+            counts = "(COUNT(*) AS ?values) (COUNT(DISTINCT ?this) AS ?nodes)"
+            row = next(iter(self.select(values, counts)))
+            if maximum and row["values"] == row["nodes"]:  # one value each: cheaper to know
+                self._over[key] = set()
+            else:
+                tail = f"GROUP BY ?this HAVING (COUNT(?value) > {maximum})"
+                self._over[key] = {row["this"] for row in self.select(values, "?this", tail)}
         return self._over[key]
 
     def may_have_targets(self, origin: Origin) -> bool:
