@@ -77,9 +77,6 @@ class DataGraph:
             del self._given[len(self._given) - len(given) :]
             self._count(given, -1)
 
-    def __len__(self) -> int:
-        return len(self.store)
-
     def values(self, node: OxTerm, path: Path) -> set[OxTerm]:
         """The values of ``path`` at ``node``, literals as they were given."""
         if isinstance(path, InversePath):
