@@ -1,0 +1,278 @@
+"""tipkg.shacl gives exactly pyshacl's results, pyshacl being the reference: on the real data, on
+every invalid fixture dropped into the real report, on synthetic corpora with and without planted
+violations, and on literals an Oxigraph store would rewrite.
+
+A result is compared as (focus, path, value, messages, severity, source shape, constraint
+component), terms in N-Triples syntax. The real project is assembled once; each fixture rebuilds
+only the report's graph (as ``graph.assemble`` does, with the fixture among its files), which the
+engine adds to the other graphs, loaded once, for the time of one validation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from pyshacl import validate as run_pyshacl
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SH
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.term import Node
+
+from tipkg.errors import InputError
+from tipkg.graph import KnowledgeGraph, assemble, load_rule, materialise, parse_turtle
+from tipkg.project import ReportFolder, load_project
+from tipkg.settings import Settings
+from tipkg.shacl import DataGraph, Result, Validator, compile_shapes
+from tipkg.sources import SourceText, anchor_citations, describe, read_source
+from tipkg.synth import PLANT_KINDS, PLANTED_FILE, write_corpus
+from tipkg.terms import ToOxigraph
+
+# pyshacl re-parses a SPARQL constraint for every focus node; the validate stage's graph caches
+# the parsed queries, which makes the reference runs several times faster.
+from tipkg.validate import _PreparedQueryGraph, load_shapes
+
+from support import PROJECT_ROOT
+
+BASE = "https://w3id.org/tipkg/"
+SETTINGS = Settings.load({"base_iri": BASE}, environ={})
+FIXTURES = sorted(
+    path
+    for path in (Path(__file__).parent / "fixtures" / "invalid").glob("*.ttl")
+    if path.read_text(encoding="utf-8").startswith("# expect: ")
+)
+SH_NS = "http://www.w3.org/ns/shacl#"
+Key = tuple[str, str, str, tuple[str, ...], str, str, str]
+
+
+@dataclass
+class RealProject:
+    """The real project assembled once, its report's graph apart from all the others."""
+
+    kg: KnowledgeGraph
+    shapes: Graph
+    validator: Validator
+    report: ReportFolder
+    source: SourceText
+    others: list[tuple[Node, Node, Node]]  # every triple not in the report's graph
+    context: DataGraph  # the same triples, loaded once for the engine
+    rules: list[Query]
+
+
+@pytest.fixture(scope="module")
+def real() -> RealProject:
+    project = load_project(PROJECT_ROOT)
+    kg = assemble(project, SETTINGS)
+    shapes = load_shapes(kg, project.shape_files)
+    [report] = project.reports
+    report_graph = kg.iris.graph("document", report.slug)
+    quads = kg.dataset.quads((None, None, None, None))
+    others = [(s, p, o) for s, p, o, graph in quads if graph != report_graph]
+    context = DataGraph(ox_triples(others))
+    rules = [load_rule(path, kg.iris.base) for path in project.rule_files]
+    validator = compile_shapes(shapes)
+    return RealProject(kg, shapes, validator, report, read_source(report), others, context, rules)
+
+
+def pyshacl_results(triples: object, shapes: Graph) -> set[Key]:
+    data = _PreparedQueryGraph()
+    for triple in triples:  # type: ignore[attr-defined]
+        data.add(triple)
+    _conforms, results, _text = run_pyshacl(
+        data, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
+    )
+    assert isinstance(results, Graph), results  # pyshacl returns its error in its place
+    to_ox = ToOxigraph()
+
+    def term(node: Node | None) -> str:
+        return "" if node is None else str(to_ox.term(node))
+
+    def path(node: Node | None) -> str:
+        if node is None or isinstance(node, URIRef):
+            return term(node)
+        return f"^{term(results.value(node, SH.inversePath))}"
+
+    return {
+        (
+            term(results.value(r, SH.focusNode)),
+            path(results.value(r, SH.resultPath)),
+            term(results.value(r, SH.value)),
+            tuple(sorted(str(m) for m in results.objects(r, SH.resultMessage))),
+            term(results.value(r, SH.resultSeverity)),
+            term(results.value(r, SH.sourceShape)),
+            term(results.value(r, SH.sourceConstraintComponent)),
+        )
+        for r in results.subjects(RDF.type, SH.ValidationResult)
+    }
+
+
+def engine_results(results: list[Result]) -> set[Key]:
+    def text(term: object) -> str:
+        return "" if term is None else str(term)
+
+    return {
+        (
+            text(r.focus),
+            text(r.path),
+            text(r.value),
+            tuple(sorted(r.messages)),
+            text(r.severity),
+            text(r.source_shape),
+            text(r.component),
+        )
+        for r in results
+    }
+
+
+def ox_triples(triples: object) -> list[ox.Triple]:
+    to_ox = ToOxigraph()
+    return [ox.Triple(to_ox.term(s), to_ox.term(p), to_ox.term(o)) for s, p, o in triples]  # type: ignore[attr-defined]
+
+
+def report_graph_with(real: RealProject, fixture: Path) -> Graph:
+    """The report's graph as ``graph.assemble`` builds it with ``fixture`` among its files."""
+    iris = real.kg.iris
+    files = (*real.report.turtle_files, fixture)
+    graph = Graph()
+    for path in files:
+        parse_turtle(path, iris.base, into=graph)
+    graph += anchor_citations(real.source, graph, iris, files)
+    graph += describe(real.source, iris)
+    materialise(graph, real.kg.dataset.graph(iris.graph("ontology")), real.rules)
+    return graph
+
+
+def test_the_real_data_conforms_for_both(real: RealProject) -> None:
+    report = real.kg.dataset.graph(real.kg.iris.graph("document", real.report.slug))
+    union = [*real.others, *report]
+    assert pyshacl_results(union, real.shapes) == set()
+    assert real.validator.validate(DataGraph(ox_triples(union))) == []
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
+def test_each_invalid_fixture_gives_what_pyshacl_gives(real: RealProject, fixture: Path) -> None:
+    report = report_graph_with(real, fixture)
+    expected = pyshacl_results([*real.others, *report], real.shapes)
+    with real.context.including(ox_triples(report)):
+        found = engine_results(real.validator.validate(real.context))
+    assert expected, "the fixture should break a shape"
+    assert found == expected
+
+
+@pytest.mark.parametrize("plant", [0, len(PLANT_KINDS)], ids=["conforming", "planted"])
+def test_a_synthetic_corpus_gives_what_pyshacl_gives(tmp_path: Path, plant: int) -> None:
+    write_corpus(tmp_path / "corpus", 30, 5, PROJECT_ROOT, BASE, plant=plant)
+    project = load_project(tmp_path / "corpus")
+    kg = assemble(project, SETTINGS)
+    shapes = load_shapes(kg, project.shape_files)
+    union = list(kg.dataset.triples((None, None, None)))
+    found = compile_shapes(shapes).validate(DataGraph(ox_triples(union)))
+    assert engine_results(found) == pyshacl_results(union, shapes)
+    planted = set()
+    if plant:
+        record = json.loads((tmp_path / "corpus" / PLANTED_FILE).read_text(encoding="utf-8"))
+        planted = {(f["focus"], f["message"]) for v in record["violations"] for f in v["findings"]}
+    assert {(r.focus.value, " / ".join(r.messages)) for r in found} == planted
+
+
+EDGE_SHAPES = """
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:Shape a sh:NodeShape ; sh:targetSubjectsOf ex:ordinal , ex:flag , ex:start , ex:name ;
+  sh:property [ sh:path ex:ordinal ; sh:datatype xsd:positiveInteger ; sh:message "datatype" ] ,
+    [ sh:path ex:ordinal ; sh:maxCount 1 ; sh:message "count" ] ,
+    [ sh:path ex:ordinal ; sh:pattern "^[1-9]" ; sh:message "pattern" ] ,
+    [ sh:path ex:ordinal ; sh:in ( 1 2 3 ) ; sh:message "in" ] ,
+    [ sh:path ex:flag ; sh:hasValue false ; sh:message "hasValue" ] ,
+    [ sh:path ex:start ; sh:lessThanOrEquals ex:end ; sh:message "order" ] ,
+    [ sh:path ex:name ; sh:languageIn ( "en" ) ; sh:message "language" ] .
+"""
+# Literals a store rewrites ("03" as "3", positiveInteger as integer, "0" as false, @en-GB as
+# @en-gb) and comparisons pyshacl decides on rdflib's values.
+EDGE_DATA = """
+@prefix ex: <http://example.org/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:a ex:ordinal "3"^^xsd:positiveInteger , 3 ; ex:flag "0"^^xsd:boolean ; ex:name "A"@en-GB .
+ex:b ex:ordinal "03"^^xsd:positiveInteger ; ex:flag false ; ex:name "B"@EN .
+ex:c ex:ordinal "3"^^xsd:positiveInteger ; ex:start "2021-06-02"^^xsd:date ;
+  ex:end "2021-06-01"^^xsd:date , "2021-06-03T00:00:00"^^xsd:dateTime , "June" .
+ex:d ex:start "2021-06-01Z"^^xsd:date ; ex:end "2021-06-01"^^xsd:date .
+"""
+
+
+def test_literals_the_store_rewrites_are_judged_as_given(tmp_path: Path) -> None:
+    graphs = []
+    for name, text in (("shapes.ttl", EDGE_SHAPES), ("data.ttl", EDGE_DATA)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        graphs.append(parse_turtle(tmp_path / name, BASE, into=Graph()))
+    shapes, data = graphs
+    found = compile_shapes(shapes).validate(DataGraph(ox_triples(data)))
+    assert engine_results(found) == pyshacl_results(data, shapes)
+    assert {r.messages for r in found} >= {("datatype",), ("count",), ("pattern",), ("in",)}
+
+
+def test_focus_restricts_the_results_to_those_nodes(real: RealProject) -> None:
+    [fixture] = [f for f in FIXTURES if f.stem == "participation-repeated"]
+    report = report_graph_with(real, fixture)
+    before = real.validator.validate(real.context)
+    with real.context.including(ox_triples(report)):
+        everything = real.validator.validate(real.context)
+        focus = {everything[0].focus}
+        assert len({r.focus for r in everything}) == 2
+        assert real.validator.validate(real.context, focus=focus) == [
+            r for r in everything if r.focus in focus
+        ]
+        assert real.validator.validate(real.context, focus=set()) == []
+    assert real.validator.validate(real.context) == before  # the report's triples are gone
+
+
+def test_constraints_are_classified_local_or_global(real: RealProject) -> None:
+    local = {c.describe() for c in real.validator.local_constraints}
+    global_ = {c.describe() for c in real.validator.global_constraints}
+    assert len(real.validator.local_constraints) + len(real.validator.global_constraints) == len(
+        real.validator.constraints
+    )
+    assert len(local) > 250 and not local & global_
+    for constraint in (
+        "tipsh:EventShape <https://schema.org/startDate> LessThanOrEqualsConstraintComponent",
+        "tipsh:DerivedFromShape <http://www.w3.org/ns/prov#wasDerivedFrom> OrConstraintComponent",
+        "tipsh:LinkableShape NodeKindConstraintComponent",
+        "tipsh:PolityKindShape XoneConstraintComponent",
+    ):
+        assert constraint in local
+    assert f"tipsh:ThemeShape ^<{BASE}ontology#theme> MinCountConstraintComponent" in global_
+    sparql = [
+        c for c in real.validator.constraints if c.describe().endswith("SPARQLConstraintComponent")
+    ]
+    assert len(sparql) == 9 and not any(c.local for c in sparql)
+
+
+@pytest.mark.parametrize(
+    ("shape", "why"),
+    [
+        ("ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:nodeKind sh:IRI .", "sh:targetNode"),
+        ("ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:node ex:T .", "sh:node"),
+        (
+            "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ( ex:p ex:q ) ; "
+            "sh:minCount 1 ] .",
+            "only a predicate or the sh:inversePath",
+        ),
+        (
+            'ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [ sh:select "SELECT $this '
+            'WHERE { $this ?p ?o } LIMIT 1" ] .',
+            "LIMIT",
+        ),
+    ],
+)
+def test_an_unsupported_feature_is_an_input_error_naming_the_shape(
+    tmp_path: Path, shape: str, why: str
+) -> None:
+    prefixes = "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .\n"
+    (tmp_path / "shapes.ttl").write_text(prefixes + shape, encoding="utf-8")
+    shapes = parse_turtle(tmp_path / "shapes.ttl", BASE, into=Graph())
+    with pytest.raises(InputError, match="ex:S") as raised:
+        compile_shapes(shapes)
+    assert why in str(raised.value)
+    assert SH_NS not in str(raised.value)  # named by prefixed name
