@@ -19,17 +19,22 @@ import pytest
 from pyshacl import validate as run_pyshacl
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
-from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
 from tipkg.errors import InputError
-from tipkg.graph import KnowledgeGraph, assemble, load_rule, materialise, parse_turtle
-from tipkg.project import ReportFolder, load_project
+from tipkg.graph import (
+    KnowledgeGraph,
+    Materialiser,
+    assemble,
+    assemble_unit,
+    load_rules,
+    read_turtle,
+)
+from tipkg.project import Unit, load_project, units_of
 from tipkg.settings import Settings
 from tipkg.shacl import DataGraph, Result, Validator, compile_shapes
-from tipkg.sources import SourceText, anchor_citations, describe, read_source
 from tipkg.synth import PLANT_KINDS, PLANTED_FILE, write_corpus
-from tipkg.terms import ToOxigraph
+from tipkg.terms import ToOxigraph, from_oxigraph
 
 # pyshacl re-parses a SPARQL constraint for every focus node; the validate stage's graph caches
 # the parsed queries, which makes the reference runs several times faster.
@@ -55,26 +60,37 @@ class RealProject:
     kg: KnowledgeGraph
     shapes: Graph
     validator: Validator
-    report: ReportFolder
-    source: SourceText
+    report: Unit
     others: list[tuple[Node, Node, Node]]  # every triple not in the report's graph
     context: DataGraph  # the same triples, loaded once for the engine
-    rules: list[Query]
+    materialiser: Materialiser
 
 
 @pytest.fixture(scope="module")
 def real() -> RealProject:
     project = load_project(PROJECT_ROOT)
     kg = assemble(project, SETTINGS)
-    shapes = load_shapes(kg, project.shape_files)
-    [report] = project.reports
-    report_graph = kg.iris.graph("document", report.slug)
-    quads = kg.dataset.quads((None, None, None, None))
-    others = [(s, p, o) for s, p, o, graph in quads if graph != report_graph]
+    shapes = load_shapes(kg.iris.base, project.shape_files)
+    [report] = [unit for unit in units_of(project) if unit.kind == "document"]
+    others = [
+        rdflib_triple(triple) for unit in kg.units if unit.unit != report for triple in unit.triples
+    ]
     context = DataGraph(ox_triples(others))
-    rules = [load_rule(path, kg.iris.base) for path in project.rule_files]
+    ontology = kg.graph_triples("ontology")
+    materialiser = Materialiser(ontology, load_rules(project.rule_files, BASE), BASE)
     validator = compile_shapes(shapes)
-    return RealProject(kg, shapes, validator, report, read_source(report), others, context, rules)
+    return RealProject(kg, shapes, validator, report, others, context, materialiser)
+
+
+def rdflib_triple(triple: ox.Triple) -> tuple[Node, Node, Node]:
+    return tuple(from_oxigraph(term) for term in triple)  # type: ignore[return-value]
+
+
+def rdflib_graph(path: Path) -> Graph:
+    graph = Graph()
+    for triple in read_turtle(path, BASE, path.name).triples:
+        graph.add(rdflib_triple(triple))
+    return graph
 
 
 def pyshacl_results(triples: object, shapes: Graph) -> set[Key]:
@@ -132,21 +148,17 @@ def ox_triples(triples: object) -> list[ox.Triple]:
     return [ox.Triple(to_ox.term(s), to_ox.term(p), to_ox.term(o)) for s, p, o in triples]  # type: ignore[attr-defined]
 
 
-def report_graph_with(real: RealProject, fixture: Path) -> Graph:
+def report_graph_with(real: RealProject, fixture: Path) -> list[tuple[Node, Node, Node]]:
     """The report's graph as ``graph.assemble`` builds it with ``fixture`` among its files."""
-    iris = real.kg.iris
-    files = (*real.report.turtle_files, fixture)
-    graph = Graph()
-    for path in files:
-        parse_turtle(path, iris.base, into=graph)
-    graph += anchor_citations(real.source, graph, iris, files)
-    graph += describe(real.source, iris)
-    materialise(graph, real.kg.dataset.graph(iris.graph("ontology")), real.rules)
-    return graph
+    report = Unit(
+        "document", real.report.name, (*real.report.turtle_files, fixture), real.report.source_path
+    )
+    unit = assemble_unit(report, real.kg.iris, real.materialiser)
+    return [rdflib_triple(triple) for triple in unit.triples]
 
 
 def test_the_real_data_conforms_for_both(real: RealProject) -> None:
-    report = real.kg.dataset.graph(real.kg.iris.graph("document", real.report.slug))
+    report = [rdflib_triple(t) for u in real.kg.units if u.unit == real.report for t in u.triples]
     union = [*real.others, *report]
     assert pyshacl_results(union, real.shapes) == set()
     assert real.validator.validate(DataGraph(ox_triples(union))) == []
@@ -167,8 +179,8 @@ def test_a_synthetic_corpus_gives_what_pyshacl_gives(tmp_path: Path, plant: int)
     write_corpus(tmp_path / "corpus", 30, 5, PROJECT_ROOT, BASE, plant=plant)
     project = load_project(tmp_path / "corpus")
     kg = assemble(project, SETTINGS)
-    shapes = load_shapes(kg, project.shape_files)
-    union = list(kg.dataset.triples((None, None, None)))
+    shapes = load_shapes(kg.iris.base, project.shape_files)
+    union = [rdflib_triple(triple) for triple in kg.union_triples]
     found = compile_shapes(shapes).validate(DataGraph(ox_triples(union)))
     assert engine_results(found) == pyshacl_results(union, shapes)
     planted = set()
@@ -206,7 +218,7 @@ def test_literals_the_store_rewrites_are_judged_as_given(tmp_path: Path) -> None
     graphs = []
     for name, text in (("shapes.ttl", EDGE_SHAPES), ("data.ttl", EDGE_DATA)):
         (tmp_path / name).write_text(text, encoding="utf-8")
-        graphs.append(parse_turtle(tmp_path / name, BASE, into=Graph()))
+        graphs.append(rdflib_graph(tmp_path / name))
     shapes, data = graphs
     found = compile_shapes(shapes).validate(DataGraph(ox_triples(data)))
     assert engine_results(found) == pyshacl_results(data, shapes)
@@ -271,7 +283,7 @@ def test_an_unsupported_feature_is_an_input_error_naming_the_shape(
 ) -> None:
     prefixes = "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .\n"
     (tmp_path / "shapes.ttl").write_text(prefixes + shape, encoding="utf-8")
-    shapes = parse_turtle(tmp_path / "shapes.ttl", BASE, into=Graph())
+    shapes = rdflib_graph(tmp_path / "shapes.ttl")
     with pytest.raises(InputError, match="ex:S") as raised:
         compile_shapes(shapes)
     assert why in str(raised.value)

@@ -123,5 +123,5 @@ def from_oxigraph(term: object) -> Node | None:
             return Literal(term.value, lang=term.language)
         if term.datatype.value == XSD_STRING:
             return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     raise InputError("query results hold quoted triples (RDF-star), which tipkg does not support")
