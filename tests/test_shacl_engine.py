@@ -88,8 +88,11 @@ def rdflib_triple(triple: ox.Triple) -> tuple[Node, Node, Node]:
 
 def rdflib_graph(path: Path) -> Graph:
     graph = Graph()
-    for triple in read_turtle(path, BASE, path.name).triples:
+    parsed = read_turtle(path, BASE, path.name)
+    for triple in parsed.triples:
         graph.add(rdflib_triple(triple))
+    for prefix, namespace in parsed.prefixes.items():
+        graph.bind(prefix, namespace)
     return graph
 
 

@@ -243,7 +243,14 @@ text_or_json = click.option(
 
 @command
 @text_or_json
-def validate(context: Context, fmt: str) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["tipkg", "pyshacl"]),
+    default="tipkg",
+    show_default=True,
+    help="SHACL engine: tipkg's own, or pyshacl (the reference; same findings, much slower).",
+)
+def validate(context: Context, fmt: str, engine: str) -> None:
     """Check the assembled graph against the SHACL shapes in shapes/.
 
     Prints every finding (focus node by label, path, message, severity) and exits 1 on
@@ -253,11 +260,12 @@ def validate(context: Context, fmt: str) -> None:
     Example:
       tipkg validate
       tipkg validate --format json
+      tipkg validate --engine pyshacl   # cross-check with the reference engine
     """
     from tipkg.pipeline import check_project
 
     project = context.project()
-    checked = check_project(project, context.settings)
+    checked = check_project(project, context.settings, engine=engine)
     kg, report = checked.graph, checked.report
     if fmt == "json":
         click.echo(report.to_json())

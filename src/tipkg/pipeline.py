@@ -51,14 +51,16 @@ def check_project(
     settings: Settings,
     progress: Progress | None = None,
     timings: Timings | None = None,
+    engine: str = "tipkg",
 ) -> Checked:
-    """Assemble the project and validate the union of its graphs."""
+    """Assemble the project and validate the union of its graphs (``engine``: see
+    :func:`tipkg.validate.check`)."""
     with timed(timings, "assemble units"):
         assembly = assemble(project, settings, progress)
     with timed(timings, "read units back"):
         graph = assembly.knowledge_graph()
     with timed(timings, "validate"):
-        report = check(graph, project.shape_files)
+        report = check(graph, project.shape_files, engine)
     return Checked(assembly, graph, report)
 
 

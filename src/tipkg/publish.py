@@ -202,7 +202,7 @@ def _write_into(
     ontology_triples = [quad.triple for quad in _read_quads(ontology)]
     with timed(timings, "check description"):
         report = check_description(
-            iris.base, ontology_triples, description, assembly.project.shape_files
+            iris.base, ontology_triples, sorted_triples(description), assembly.project.shape_files
         )
     raise_for(report, "the dataset description the build writes (void.ttl)")
     void = sorted_triples(description)

@@ -1,10 +1,12 @@
 """Validate the assembled graph against the SHACL shapes in ``shapes/``.
 
-The shapes run over the union of all named graphs: a shared state or organisation gets its type
-and name from ``graph/shared`` but its ``prov:wasDerivedFrom`` from the report that mentions it,
-and a constraint has to see both. Shape files follow the project's relative-IRI convention; the
-``sh:namespace`` literals of SPARQL prefix declarations are resolved against the base IRI too,
-since Turtle resolves only IRIs, not literals.
+The shapes run over the RDF merge of all named graphs (with tipkg's own engine,
+:mod:`tipkg.shacl`, or on request with pyshacl, the reference it is tested against): a shared
+state or organisation gets its type and name from ``graph/shared`` but its
+``prov:wasDerivedFrom`` from the report that mentions it, and a constraint has to see both.
+Shape files follow the project's relative-IRI convention; the ``sh:namespace`` literals of
+SPARQL prefix declarations are resolved against the base IRI too, since Turtle resolves only
+IRIs, not literals.
 """
 
 from __future__ import annotations
@@ -19,23 +21,27 @@ from typing import Any
 import pyoxigraph as ox
 from pyshacl import validate as run_shacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SH, SKOS, XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
-from rdflib.query import Result
+from rdflib.query import Result as QueryResult
 from rdflib.term import Node
 
 from tipkg.errors import ValidationFailed
 from tipkg.graph import KnowledgeGraph, read_turtle
 from tipkg.locate import Location, locate_statement
+from tipkg.shacl import DataGraph, InversePath, Result, compile_shapes
 from tipkg.terms import OxTerm, ToOxigraph, from_oxigraph
-from tipkg.vocab import SCHEMA, Iris
+from tipkg.vocab import SCHEMA, Iris, PrefixIndex
 
 SEVERITY_ORDER = ("Violation", "Warning", "Info")
-PATH_MODIFIERS = ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?"))
-# What names a focus node in a report, in order of preference (documents and datasets have titles).
-LABEL_PROPERTIES = (RDFS.label, SCHEMA.name, SKOS.prefLabel, DCTERMS.title, FOAF.name)
+# What names a focus node in a report, in order of preference (documents and datasets have
+# titles).
+LABEL_PROPERTIES = tuple(
+    ox.NamedNode(str(p))
+    for p in (RDFS.label, SCHEMA.name, SKOS.prefLabel, DCTERMS.title, FOAF.name)
+)
+XSD_STRING = str(XSD.string)
 
 
 @dataclass(frozen=True)
@@ -101,46 +107,72 @@ class Report:
         return f"{'; '.join(counts)}; first: {self.results[0].format_line()}"
 
 
-def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...]) -> Report:
-    """Validate the union of ``kg``'s graphs; a malformed shape file raises ``InputError``."""
-    union = _PreparedQueryGraph()
-    union += kg.union
-    return _validate(kg.iris, union, shape_files, _Locator(kg))
+ENGINES = ("tipkg", "pyshacl")
+
+
+def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...], engine: str = "tipkg") -> Report:
+    """Validate the RDF merge of ``kg``'s graphs; a malformed or unsupported shape file raises
+    ``InputError``. ``engine`` is tipkg's own (:mod:`tipkg.shacl`) or pyshacl, the reference
+    it is tested against (the same results, far slower)."""
+    shapes = load_shapes(kg.iris.base, shape_files)
+    data = DataGraph(kg.union_triples)
+    if engine == "pyshacl":
+        results = reference_results(kg.union, shapes)
+    else:
+        results = compile_shapes(shapes).validate(data)
+    return _report(kg.iris, shapes, data.store, results, _Locator(kg))
 
 
 def check_description(
     base: str,
     ontology: Iterable[ox.Triple],
-    description: Graph,
+    description: Iterable[ox.Triple],
     shape_files: tuple[Path, ...],
 ) -> Report:
     """Validate the dataset description the publish stage generates (VoID, DCAT), together with
     the ontology it names classes and agents from."""
-    data = _PreparedQueryGraph()
-    data += description
-    for triple in ontology:
-        data.add(tuple(from_oxigraph(term) for term in triple))
-    return _validate(Iris(base), data, shape_files, None)
+    shapes = load_shapes(base, shape_files)
+    data = DataGraph([*description, *ontology])
+    results = compile_shapes(shapes).validate(data)
+    return _report(Iris(base), shapes, data.store, results, None)
 
 
-def _validate(
-    iris: Iris, data: Graph, shape_files: tuple[Path, ...], locator: _Locator | None
+def _report(
+    iris: Iris, shapes: Graph, store: ox.Store, results: list[Result], locator: _Locator | None
 ) -> Report:
-    shapes = load_shapes(iris.base, shape_files)
-    for prefix, namespace in iris.prefixes().items():
-        data.bind(prefix, namespace, replace=True)
-    conforms, results_graph, _text = run_shacl(
-        data, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
+    namer = _Namer(iris, shapes, store, locator)
+    findings = sorted((namer.finding(result) for result in results), key=Finding.sort_key)
+    return Report(conforms=not findings, results=findings)
+
+
+def reference_results(data: Graph, shapes: Graph) -> list[Result]:
+    """pyshacl's results on ``data`` (rdflib), in the form of :class:`tipkg.shacl.Result`."""
+    union = _PreparedQueryGraph()
+    union += data
+    _conforms, found, _text = run_shacl(
+        union, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=False
     )
-    namer = _Namer(iris, shapes, data, locator)
-    findings = sorted(
-        (
-            namer.finding(result, results_graph)
-            for result in results_graph.subjects(RDF.type, SH.ValidationResult)
-        ),
-        key=Finding.sort_key,
-    )
-    return Report(conforms=bool(conforms), results=findings)
+    converter = ToOxigraph()
+
+    def term(node: Node | None) -> OxTerm | None:
+        return None if node is None else converter.term(node)
+
+    def path(node: Node | None) -> object:
+        inverse = found.value(node, SH.inversePath) if isinstance(node, BNode) else None
+        return InversePath(converter.iri(inverse)) if inverse is not None else term(node)
+
+    return [
+        Result(
+            focus=converter.term(found.value(r, SH.focusNode)),
+            path=path(found.value(r, SH.resultPath)),  # type: ignore[arg-type]
+            value=term(found.value(r, SH.value)),
+            messages=tuple(sorted(str(m) for m in found.objects(r, SH.resultMessage))),
+            severity=converter.iri(found.value(r, SH.resultSeverity)),
+            source_shape=converter.term(found.value(r, SH.sourceShape)),
+            component=converter.iri(found.value(r, SH.sourceConstraintComponent)),
+        )
+        for r in found.subjects(RDF.type, SH.ValidationResult)
+    ]
 
 
 def raise_for(report: Report, what: str = "") -> None:
@@ -171,7 +203,7 @@ class _PreparedQueryGraph(Graph):
     """A Graph that parses each SPARQL text once: pyshacl re-parses a SPARQL constraint for every
     focus node, and parsing (~25 ms a query) then costs more than evaluating it."""
 
-    def query(self, query_object: str | Query, *args: Any, **kwargs: Any) -> Result:  # type: ignore[override]
+    def query(self, query_object: str | Query, *args: Any, **kwargs: Any) -> QueryResult:  # type: ignore[override]
         if isinstance(query_object, str):
             # Graph.query would resolve undeclared prefixes with the graph's bindings; so do we.
             namespaces = tuple(sorted(self.namespaces()))
@@ -193,88 +225,82 @@ def _prepare(query_text: str, namespaces: tuple[tuple[str, URIRef], ...]) -> Que
 
 
 class _Namer:
-    """Renders result nodes as prefixed names and labels, using the project's prefixes."""
+    """Renders results in a curator's terms: labels (from the data) before IRIs, prefixed names,
+    the named shape that holds an anonymous one."""
 
-    def __init__(self, iris: Iris, shapes: Graph, union: Graph, locator: _Locator | None) -> None:
+    def __init__(
+        self, iris: Iris, shapes: Graph, store: ox.Store, locator: _Locator | None
+    ) -> None:
         self.shapes = shapes
-        self.union = union
+        self.store = store
         self.locator = locator
-        self.names = Graph().namespace_manager
-        for prefix, namespace in shapes.namespaces():
-            self.names.bind(prefix, namespace, replace=True)
-        for prefix, namespace in iris.prefixes().items():
-            self.names.bind(prefix, namespace, replace=True)
+        prefixes = {prefix: str(ns) for prefix, ns in shapes.namespaces()}
+        prefixes.update({prefix: str(ns) for prefix, ns in iris.prefixes().items()})
+        self.names = PrefixIndex(prefixes)
 
-    def finding(self, result: Node, results: Graph) -> Finding:
-        focus = results.value(result, SH.focusNode)
-        path = results.value(result, SH.resultPath)
-        value = results.value(result, SH.value)
-        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
-        severity = results.value(result, SH.resultSeverity)
-        shape = results.value(result, SH.sourceShape)
+    def finding(self, result: Result) -> Finding:
+        path = result.path
         return Finding(
-            focus=self._node_id(focus),
-            focus_label=self.label(focus),
-            path=self._path(path, results) if path is not None else "",
-            value=self.term(value) if value is not None else "",
-            message=" / ".join(messages),
-            severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
-            source_shape=self._named_shape(shape),
-            locations=self.locator.locations(focus, path, value) if self.locator else (),
+            focus=_node_id(result.focus),
+            focus_label=self.label(result.focus),
+            path=self._path(path) if path is not None else "",
+            value=self.term(result.value) if result.value is not None else "",
+            message=" / ".join(sorted(result.messages)),
+            severity=result.severity.value.rsplit("#", 1)[-1],
+            source_shape=self._named_shape(result.source_shape),
+            locations=(
+                self.locator.locations(result.focus, path, result.value) if self.locator else ()
+            ),
         )
 
-    def label(self, node: Node | None) -> str:
+    def label(self, node: OxTerm) -> str:
         """The node's label (English preferred) if it has one, else its IRI."""
-        if node is None:
-            return ""
-        for prop in LABEL_PROPERTIES:
-            labels = sorted(self.union.objects(node, prop), key=_label_preference)
+        for predicate in LABEL_PROPERTIES:
+            labels = [
+                quad.object
+                for quad in self.store.quads_for_pattern(node, predicate, None)  # type: ignore[arg-type]
+                if isinstance(quad.object, ox.Literal)
+            ]
             if labels:
-                return str(labels[0])
-        return self._node_id(node)
+                return min(labels, key=_label_preference).value
+        return _node_id(node)
 
-    def term(self, node: Node) -> str:
-        if isinstance(node, URIRef):
-            return self._prefixed(node)
-        if isinstance(node, Literal):
-            return node.n3(self.names)
-        return f"_:{node}"
+    def term(self, node: OxTerm) -> str:
+        if isinstance(node, ox.NamedNode):
+            return self._prefixed(node.value)
+        if isinstance(node, ox.Literal):
+            quoted = str(ox.Literal(node.value))
+            if node.language:
+                return f"{quoted}@{node.language}"
+            if node.datatype.value == XSD_STRING:
+                return quoted
+            return f"{quoted}^^{self._prefixed(node.datatype.value)}"
+        return _node_id(node)
 
-    def _prefixed(self, iri: URIRef) -> str:
-        return self.names.normalizeUri(iri)
+    def _prefixed(self, iri: str) -> str:
+        return self.names.compact(iri) or f"<{iri}>"
 
-    def _node_id(self, node: Node | None) -> str:
-        if node is None:
-            return ""
-        return str(node) if isinstance(node, URIRef) else f"_:{node}"
+    def _path(self, path: object) -> str:
+        if isinstance(path, InversePath):
+            return f"^{self._prefixed(path.predicate.value)}"
+        if isinstance(path, ox.NamedNode):
+            return self._prefixed(path.value)
+        return str(path)
 
-    def _path(self, path: Node, graph: Graph) -> str:
-        """A SHACL property path in SPARQL path syntax."""
-        if isinstance(path, URIRef):
-            return self._prefixed(path)
-        if (path, RDF.first, None) in graph:
-            return "/".join(self._path(step, graph) for step in Collection(graph, path))
-        inverse = graph.value(path, SH.inversePath)
-        if inverse is not None:
-            return f"^{self._path(inverse, graph)}"
-        alternatives = graph.value(path, SH.alternativePath)
-        if alternatives is not None:
-            return "|".join(self._path(step, graph) for step in Collection(graph, alternatives))
-        for modifier, suffix in PATH_MODIFIERS:
-            inner = graph.value(path, modifier)
-            if inner is not None:
-                return f"({self._path(inner, graph)}){suffix}"
-        return f"_:{path}"
-
-    def _named_shape(self, shape: Node | None) -> str:
+    def _named_shape(self, shape: OxTerm) -> str:
         """The shape itself if it has an IRI, else the nearest named shape that holds it."""
+        node: Node | None = from_oxigraph(shape)
         seen: set[Node] = set()
-        while isinstance(shape, BNode) and shape not in seen:
-            seen.add(shape)
-            shape = next(iter(self.shapes.subjects(SH.property, shape)), None) or next(
-                iter(self.shapes.subjects(SH.node, shape)), None
+        while isinstance(node, BNode) and node not in seen:
+            seen.add(node)
+            node = next(iter(self.shapes.subjects(SH.property, node)), None) or next(
+                iter(self.shapes.subjects(SH.node, node)), None
             )
-        return self._prefixed(shape) if isinstance(shape, URIRef) else ""
+        return self._prefixed(str(node)) if isinstance(node, URIRef) else ""
+
+
+def _node_id(node: OxTerm) -> str:
+    return node.value if isinstance(node, ox.NamedNode) else f"_:{node.value}"
 
 
 class _Locator:
@@ -291,19 +317,13 @@ class _Locator:
         self.sources = {
             str(kg.iris.document(slug)): source.path for slug, source in kg.sources.items()
         }
-        self.converter = ToOxigraph()
 
-    def locations(
-        self, focus: Node | None, path: Node | None, value: Node | None
-    ) -> tuple[str, ...]:
+    def locations(self, node: OxTerm, path: object, value: OxTerm | None) -> tuple[str, ...]:
         """One place per file, in file order: where ``focus path value`` was written; else every
         statement giving ``focus`` a ``path`` value (a count is wrong); else where ``focus`` is
         described, or named as a value; else, for generated text nodes, the report's text."""
-        if focus is None:
-            return ()
-        node = self.converter.term(focus)
-        wanted_path = self.converter.term(path) if isinstance(path, URIRef) else None
-        wanted_value = self.converter.term(value) if value is not None else None
+        wanted_path = path if isinstance(path, ox.NamedNode) else None
+        wanted_value = value
         about = self.by_subject.get(node, [])
         on_path = [entry for entry in about if entry[0] == wanted_path]
         exact = [
@@ -328,8 +348,8 @@ class _Locator:
         return locate_statement(file, self.base, subject.value, obj.value, is_iri)
 
 
-def _label_preference(label: Node) -> tuple[int, str]:
+def _label_preference(label: ox.Literal) -> tuple[int, str]:
     """English labels first, then untagged ones, then the rest; alphabetical within each."""
-    language = label.language if isinstance(label, Literal) else None
+    language = label.language
     rank = 0 if language == "en" else 1 if language is None else 2
-    return (rank, str(label))
+    return (rank, label.value)
