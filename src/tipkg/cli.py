@@ -238,24 +238,35 @@ text_or_json = click.option(
 
 @command
 @text_or_json
-def validate(context: Context, fmt: str) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) on any sentence that no fact cites, and list them.",
+)
+def validate(context: Context, fmt: str, strict: bool) -> None:
     """Check the assembled graph against the SHACL shapes in shapes/.
 
     Prints every finding (focus node by label, path, message, severity) and exits 1 on
-    violations.
+    violations; then, per report, how many of its sentences no fact cites (directly, or through
+    a quoted phrase in it).
 
     \b
     Example:
       tipkg validate
       tipkg validate --format json
+      tipkg --project corpus validate --strict   # a project whose every sentence is cited
     """
+    import json
+
     from tipkg.pipeline import check_project
 
     project = context.project()
     checked = check_project(project, context.settings)
-    kg, report = checked.graph, checked.report
+    kg, report, coverage = checked.graph, checked.report, checked.coverage
+    uncited = [line for report_coverage in coverage for line in report_coverage.uncited_lines()]
     if fmt == "json":
-        click.echo(report.to_json())
+        document = {**report.to_dict(), "coverage": [c.to_dict() for c in coverage]}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         if report.results:
             click.echo(report.format_text())
@@ -263,7 +274,12 @@ def validate(context: Context, fmt: str) -> None:
             f"{report.summary().split('; first:')[0]}: {len(kg.union_triples)} triples checked "
             f"against {len(project.shape_files)} shape files"
         )
-    if not report.conforms:
+        for report_coverage in coverage:
+            click.echo(report_coverage.line())
+        if strict:
+            for line in uncited:
+                click.echo(line)
+    if not report.conforms or (strict and uncited):
         sys.exit(1)
 
 
