@@ -444,3 +444,41 @@ def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
 
     settings = Settings.load({**context.overrides, **overrides})
     run(settings, dist_dir or context.project_dir / "dist")
+
+
+@command
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--slug",
+    required=True,
+    help="The report's name in IRIs and in data/reports/ (lower-case letters, digits, hyphens).",
+)
+def add_report(context: Context, source: Path, slug: str) -> None:
+    """Start a new report: data/reports/SLUG/ with SOURCE's text and skeletons to fill.
+
+    source.txt is SOURCE's bytes, unchanged. document.ttl and facts.ttl hold prefixes and
+    comments only (the project builds at once): per sentence, its number, offsets and text,
+    the entities data/shared/ and the other reports already name in it (each with a phrase IRI
+    and anchor to cite) and capitalised names no file knows, candidates for data/shared/.
+
+    \b
+    Example:
+      tipkg add-report data/reports/saint-lucia-tip-meetings-2021/source.txt --slug draft
+    """
+    from tipkg.curate import add_report as run_add_report
+    from tipkg.errors import display_path
+    from tipkg.vocab import Iris
+
+    created = run_add_report(context.project(), Iris(context.settings.base_iri), source, slug)
+    text = created.source
+    click.echo(f"created {display_path(created.folder)}/")
+    click.echo(
+        f"  source.txt    {len(text.text.encode('utf-8')):,} bytes, copied verbatim: "
+        f"{len(text.sentences)} sentences"
+    )
+    click.echo("  document.ttl  a template for the title and language")
+    click.echo(
+        f"  facts.ttl     per sentence: offsets, text, {created.known} mentions of known "
+        f"entities, {created.candidates} candidate names for data/shared/"
+    )
+    click.echo("next: fill in document.ttl and facts.ttl, then `tipkg build`")
