@@ -17,10 +17,12 @@ import pytest
 
 from tipkg.curate import add_report
 from tipkg.project import load_project
+from tipkg.sources import split_sentences
+from tipkg.synth import write_corpus
 from tipkg.turtle_edit import iri_tokens, rewrite_iris, tokenize
 from tipkg.vocab import NIF, Iris
 
-from support import REPORT_SLUG, copy_project, report_dir
+from support import PROJECT_ROOT, REPORT_SLUG, copy_project, report_dir
 
 TIPKG = str(Path(sys.executable).parent / "tipkg")
 BASE = "https://w3id.org/tipkg/"
@@ -149,6 +151,150 @@ def test_add_report_refuses_a_bad_slug_or_an_existing_report(built: Path) -> Non
         assert result.stderr.count("\n") == 1 and message in result.stderr
     assert sorted(p.name for p in (built / "data" / "reports").iterdir()) == [REPORT_SLUG]
     assert not list((built / "data").glob(".add-report-*"))
+
+
+# ------------------------------------------------------------------ reanchor
+
+
+def edit_real_text(text: str) -> str:
+    """Words inserted and deleted before cited phrases, and a new sentence 2."""
+    edits = (
+        ("Saint Lucia has recently participated", "Saint Lucia has participated"),
+        ("2021, the Commonwealth", "It was a busy month. On that day, the Commonwealth"),
+        ("On Thursday, May 6, It was", "It was"),
+        ("The forum was held", "The forum, the first of its kind, was held"),
+        ("The Turks and Caicos, Antigua", "In all, The Turks and Caicos, Antigua"),
+        ("Meantime, Saint Lucia also", "Meantime, Saint Lucia"),
+    )
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def test_reanchor_restores_every_offset_of_the_real_report(fresh: Path) -> None:
+    folder = report_dir(fresh)
+    facts_path = folder / "facts.ttl"
+    before = facts_path.read_text(encoding="utf-8")
+    old_text = (folder / "source.txt").read_text(encoding="utf-8")
+    new_text = edit_real_text(old_text)
+    (folder / "source.txt").write_text(new_text, encoding="utf-8")
+    result = tipkg("reanchor", cwd=fresh)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "  moved  s:2 → s:3" in result.stdout and "  moved  s:11 → s:12" in result.stdout
+    assert "wrote  data/reports/" in result.stdout
+    after = facts_path.read_text(encoding="utf-8")
+    for anchor_iri, anchor in phrases(facts_path).items():
+        begin, end = offsets(anchor_iri)
+        assert new_text[begin:end] == anchor
+    # Only IRI tokens changed: comments, literals and layout are as the curator wrote them.
+    old_tokens, new_tokens = tokenize(before), tokenize(after)
+    assert len(old_tokens) == len(new_tokens)
+    changed = [(o, n) for o, n in zip(old_tokens, new_tokens, strict=True) if o.text != n.text]
+    assert changed and all(o.kind == n.kind and o.kind in ("iri", "pname") for o, n in changed)
+    # A citation of an unedited sentence still names the sentence with the same words.
+    old_sentences = {s.number: s.text for s in split_sentences(old_text)}
+    new_sentences = {s.number: s.text for s in split_sentences(new_text)}
+    sentence = re.compile(rf"{re.escape(BASE)}id/document/{REPORT_SLUG}/sentence/(\d+)$")
+    cited_before = [t for t in triples(folder / "facts.ttl") if sentence.match(t.object.value)]
+    assert len(cited_before) > 30
+    old_facts = fresh / "old-facts.ttl"
+    old_facts.write_text(before, encoding="utf-8")
+    old_cited = [t for t in triples(old_facts) if sentence.match(t.object.value)]
+    for old, new in zip(old_cited, cited_before, strict=True):
+        old_number = int(sentence.match(old.object.value).group(1))  # type: ignore[union-attr]
+        new_number = int(sentence.match(new.object.value).group(1))  # type: ignore[union-attr]
+        if old_sentences[old_number] in new_sentences.values():
+            assert new_sentences[new_number] == old_sentences[old_number]
+    built_again = tipkg("build", "--quiet", cwd=fresh)
+    assert built_again.returncode == 0, built_again.stderr
+    again = tipkg("reanchor", "--report", REPORT_SLUG, cwd=fresh)
+    assert again.returncode == 0 and "unchanged since the last build" in again.stdout
+
+
+def test_reanchor_refuses_to_apply_twice(fresh: Path) -> None:
+    folder = report_dir(fresh)
+    source = folder / "source.txt"
+    source.write_text(edit_real_text(source.read_text(encoding="utf-8")), encoding="utf-8")
+    assert tipkg("reanchor", cwd=fresh).returncode == 0
+    once = (folder / "facts.ttl").read_bytes()
+    twice = tipkg("reanchor", cwd=fresh)
+    assert twice.returncode == 2 and "the last build did not publish" in twice.stderr
+    assert (folder / "facts.ttl").read_bytes() == once
+
+
+def test_reanchor_lists_lost_phrases_and_sentences_and_leaves_their_file(fresh: Path) -> None:
+    folder = report_dir(fresh)
+    before = (folder / "facts.ttl").read_bytes()
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    edited = text.replace(", and Antigua and Bermuda are", " are").replace("recently ", "")
+    edited = edited.replace(" The virtual meeting was hosted by Argentina.", "")
+    (folder / "source.txt").write_text(edited, encoding="utf-8")
+    result = tipkg("reanchor", cwd=fresh)
+    assert result.returncode == 1
+    assert re.search(
+        r'lost   data/reports/[\w-]+/facts\.ttl:\d+: phrase #char=1192,1211 "Antigua and Bermuda": '
+        "no longer in the text",
+        result.stdout,
+    ), result.stdout
+    assert re.search(r"facts\.ttl:\d+: cites s:8, which is no longer in the text", result.stdout)
+    assert "facts.ttl unchanged: 2 citations can no longer be anchored" in result.stdout
+    assert (folder / "facts.ttl").read_bytes() == before
+
+
+def test_a_repeated_quote_is_placed_by_its_context(fresh: Path) -> None:
+    folder = report_dir(fresh)
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    quote = "St. Vincent and the Grenadines"
+    extra = f"Observers from {quote} and The Turks and Caicos attended."
+    edited = text.replace(
+        "The Turks and Caicos, Antigua", f"{extra}\nThe Turks and Caicos, Antigua"
+    )
+    (folder / "source.txt").write_text(edited, encoding="utf-8")
+    result = tipkg("reanchor", cwd=fresh)
+    assert result.returncode == 0, result.stdout
+    assert "  moved  s:6 → s:7" in result.stdout
+    anchored = {a: offsets(p) for p, a in phrases(folder / "facts.ttl").items()}
+    first, second = edited.index(quote), edited.index(quote, edited.index(quote) + 1)
+    assert anchored[quote] == (second, second + len(quote)) and first < second
+    turks = edited.index("The Turks and Caicos", edited.index(extra) + len(extra))
+    assert anchored["The Turks and Caicos"] == (turks, turks + len("The Turks and Caicos"))
+
+
+def edit_outside_phrases(text: str, spans: list[tuple[int, int]]) -> str:
+    """A new first sentence, a word inserted before the last phrase and one deleted before
+    the first, never touching a quoted span."""
+    last = max(spans)[0]
+    text = text[:last] + "(indeed) " + text[last:]
+    cited = [range(b, e) for b, e in spans]
+    words = [m for m in re.finditer(r" \w+", text[: min(spans)[0]])]
+    doomed = next(m for m in words if not any(m.start() in r or m.end() - 1 in r for r in cited))
+    text = text[: doomed.start()] + text[doomed.end() :]
+    return "This sentence is new. " + text
+
+
+def test_reanchor_on_synthetic_reports(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 3, 11, PROJECT_ROOT, BASE)
+    assert tipkg("build", "--quiet", cwd=corpus).returncode == 0
+    edited: dict[Path, str] = {}
+    for report in load_project(corpus).reports:
+        cited = phrases(report.folder / "facts.ttl")
+        if not cited:
+            continue
+        text = report.source_path.read_text(encoding="utf-8")
+        edited[report.folder] = edit_outside_phrases(text, [offsets(p) for p in cited])
+        report.source_path.write_text(edited[report.folder], encoding="utf-8")
+    assert edited, "the corpus quotes no phrase"
+    result = tipkg("reanchor", cwd=corpus)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "  moved  s:1 → s:2" in result.stdout
+    for folder, text in edited.items():
+        for phrase, anchor in phrases(folder / "facts.ttl").items():
+            begin, end = offsets(phrase)
+            assert text[begin:end] == anchor
+    built_again = tipkg("build", "--quiet", cwd=corpus)
+    assert built_again.returncode == 0, built_again.stderr
 
 
 def test_only_iri_tokens_are_rewritten(tmp_path: Path) -> None:

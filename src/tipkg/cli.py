@@ -447,6 +447,45 @@ def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
 
 
 @command
+@click.option(
+    "--report",
+    "slug",
+    default=None,
+    help="Only this report [default: every report whose source.txt changed].",
+)
+@click.option(
+    "--dist",
+    "dist_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The last build, whose texts the citations were written against [default: PROJECT/dist].",
+)
+def reanchor(context: Context, slug: str | None, dist_dir: Path | None) -> None:
+    """Move cited phrases and sentences to where they are in a corrected source.txt.
+
+    Run it after editing a report's text and before building. Every phrase IRI
+    (#char=B,E) is found again by its nif:anchorOf (by the text around it where it occurs more
+    than once) and every sentence IRI goes to the sentence its text went to; only those IRIs
+    change in the report's Turtle files. A file citing something no longer in the text is left
+    as it was, and the command exits 1.
+
+    \b
+    Example:
+      tipkg reanchor
+      tipkg reanchor --report saint-lucia-tip-meetings-2021
+    """
+    from tipkg.reanchor import reanchor as run_reanchor
+
+    project = context.project()
+    results = run_reanchor(project, context.settings, dist_dir or project.root / "dist", slug)
+    for result in results:
+        for line in result.lines():
+            click.echo(line)
+    if any(result.failed for result in results):
+        sys.exit(1)
+
+
+@command
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--slug",
