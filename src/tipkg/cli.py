@@ -244,31 +244,42 @@ text_or_json = click.option(
 @command
 @text_or_json
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) on any sentence that no fact cites, and list them.",
+)
+@click.option(
     "--engine",
     type=click.Choice(["tipkg", "pyshacl"]),
     default="tipkg",
     show_default=True,
     help="SHACL engine: tipkg's own, or pyshacl (the reference; same findings, much slower).",
 )
-def validate(context: Context, fmt: str, engine: str) -> None:
+def validate(context: Context, fmt: str, strict: bool, engine: str) -> None:
     """Check the assembled graph against the SHACL shapes in shapes/.
 
     Prints every finding (focus node by label, path, message, severity) and exits 1 on
-    violations.
+    violations; then, per report, how many of its sentences no fact cites (directly, or through
+    a quoted phrase in it).
 
     \b
     Example:
       tipkg validate
       tipkg validate --format json
       tipkg validate --engine pyshacl   # cross-check with the reference engine
+      tipkg --project corpus validate --strict   # a project whose every sentence is cited
     """
+    import json
+
     from tipkg.pipeline import check_project
 
     project = context.project()
     checked = check_project(project, context.settings, engine=engine)
-    kg, report = checked.graph, checked.report
+    kg, report, coverage = checked.graph, checked.report, checked.coverage
+    uncited = [line for report_coverage in coverage for line in report_coverage.uncited_lines()]
     if fmt == "json":
-        click.echo(report.to_json())
+        document = {**report.to_dict(), "coverage": [c.to_dict() for c in coverage]}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         if report.results:
             click.echo(report.format_text())
@@ -276,7 +287,12 @@ def validate(context: Context, fmt: str, engine: str) -> None:
             f"{report.summary().split('; first:')[0]}: {len(kg.union_triples)} triples checked "
             f"against {len(project.shape_files)} shape files"
         )
-    if not report.conforms:
+        for report_coverage in coverage:
+            click.echo(report_coverage.line())
+        if strict:
+            for line in uncited:
+                click.echo(line)
+    if not report.conforms or (strict and uncited):
         sys.exit(1)
 
 
@@ -441,3 +457,80 @@ def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
 
     settings = Settings.load({**context.overrides, **overrides})
     run(settings, dist_dir or context.project_dir / "dist")
+
+
+@command
+@click.option(
+    "--report",
+    "slug",
+    default=None,
+    help="Only this report [default: every report whose source.txt changed].",
+)
+@click.option(
+    "--dist",
+    "dist_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The last build, whose texts the citations were written against [default: PROJECT/dist].",
+)
+def reanchor(context: Context, slug: str | None, dist_dir: Path | None) -> None:
+    """Move cited phrases and sentences to where they are in a corrected source.txt.
+
+    Run it after editing a report's text and before building. Every phrase IRI
+    (#char=B,E) is found again by its nif:anchorOf (by the text around it where it occurs more
+    than once) and every sentence IRI goes to the sentence its text went to; only those IRIs
+    change in the report's Turtle files. A file citing something no longer in the text is left
+    as it was, and the command exits 1.
+
+    \b
+    Example:
+      tipkg reanchor
+      tipkg reanchor --report saint-lucia-tip-meetings-2021
+    """
+    from tipkg.reanchor import reanchor as run_reanchor
+
+    project = context.project()
+    results = run_reanchor(project, context.settings, dist_dir or project.root / "dist", slug)
+    for result in results:
+        for line in result.lines():
+            click.echo(line)
+    if any(result.failed for result in results):
+        sys.exit(1)
+
+
+@command
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--slug",
+    required=True,
+    help="The report's name in IRIs and in data/reports/ (lower-case letters, digits, hyphens).",
+)
+def add_report(context: Context, source: Path, slug: str) -> None:
+    """Start a new report: data/reports/SLUG/ with SOURCE's text and skeletons to fill.
+
+    source.txt is SOURCE's bytes, unchanged. document.ttl and facts.ttl hold prefixes and
+    comments only (the project builds at once): per sentence, its number, offsets and text,
+    the entities data/shared/ and the other reports already name in it (each with a phrase IRI
+    and anchor to cite) and capitalised names no file knows, candidates for data/shared/.
+
+    \b
+    Example:
+      tipkg add-report data/reports/saint-lucia-tip-meetings-2021/source.txt --slug draft
+    """
+    from tipkg.curate import add_report as run_add_report
+    from tipkg.errors import display_path
+    from tipkg.vocab import Iris
+
+    created = run_add_report(context.project(), Iris(context.settings.base_iri), source, slug)
+    text = created.source
+    click.echo(f"created {display_path(created.folder)}/")
+    click.echo(
+        f"  source.txt    {len(text.text.encode('utf-8')):,} bytes, copied verbatim: "
+        f"{len(text.sentences)} sentences"
+    )
+    click.echo("  document.ttl  a template for the title and language")
+    click.echo(
+        f"  facts.ttl     per sentence: offsets, text, {created.known} mentions of known "
+        f"entities, {created.candidates} candidate names for data/shared/"
+    )
+    click.echo("next: fill in document.ttl and facts.ttl, then `tipkg build`")

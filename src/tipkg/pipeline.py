@@ -8,6 +8,7 @@ checks them against the shapes, :mod:`tipkg.publish` writes ``dist/``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from tipkg.build import (
@@ -18,6 +19,7 @@ from tipkg.build import (
     prune_cache,
     shapes_jsonld_context,
 )
+from tipkg.coverage import ReportCoverage, measure
 from tipkg.dist import Manifest
 from tipkg.graph import KnowledgeGraph
 from tipkg.project import Project
@@ -35,6 +37,11 @@ class Checked:
     assembly: Assembly
     graph: KnowledgeGraph
     report: Report
+
+    @cached_property
+    def coverage(self) -> list[ReportCoverage]:
+        """Per report, the sentences no fact cites (computed when asked: a build does not)."""
+        return measure(self.graph)
 
 
 def assemble(project: Project, settings: Settings, progress: Progress | None = None) -> Assembly:

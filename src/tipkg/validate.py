@@ -91,9 +91,11 @@ class Report:
     def format_text(self) -> str:
         return "\n".join(finding.format_line() for finding in self.results)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"conforms": self.conforms, "results": [asdict(f) for f in self.results]}
+
     def to_json(self) -> str:
-        document = {"conforms": self.conforms, "results": [asdict(f) for f in self.results]}
-        return json.dumps(document, ensure_ascii=False, indent=2)
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def summary(self) -> str:
         """One line: how many results of each severity, and the first of them."""
