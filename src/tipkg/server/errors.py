@@ -70,5 +70,9 @@ class InternalError(HttpError):
     status = 500
 
 
+class BadGateway(HttpError):
+    status = 502
+
+
 class ServiceUnavailable(HttpError):
     status = 503

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from tipkg.formats import GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_triples
 from tipkg.server.errors import (
     UPDATES_REFUSED,
+    BadGateway,
     BadRequest,
     Forbidden,
     HttpError,
@@ -25,6 +26,10 @@ from tipkg.server.errors import (
 from tipkg.server.federation import federation_refusal
 from tipkg.server.negotiation import not_acceptable
 from tipkg.server.published import Published
+from tipkg.server.querytext import QueryText
+
+# The one answer to a SERVICE call that failed, whatever the remote side said or did.
+SERVICE_FAILED = "a SERVICE endpoint could not be queried"
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,17 @@ def evaluate(published: Published, job: QueryJob) -> QueryAnswer | HttpError:
 
 
 def _answer(published: Published, job: QueryJob) -> QueryAnswer:
-    refusal = federation_refusal(job.query, published)
+    query = QueryText(job.query, published.base_iri, published.prefixes)
+    refusal = federation_refusal(query, published.settings)
     if refusal is not None:
         raise BadRequest(refusal)
     max_rows = published.settings.max_rows
     try:
         result = published.store.query(
-            job.query, base_iri=published.base_iri, prefixes=published.prefixes, **_dataset(job)
+            query.text,
+            base_iri=published.base_iri,
+            prefixes=published.prefixes,
+            **_dataset(job, query),
         )
         if isinstance(result, ox.QueryBoolean):
             fmt = _chosen(job.results_format, RESULTS_FORMATS, "these results")
@@ -78,21 +87,29 @@ def _answer(published: Published, job: QueryJob) -> QueryAnswer:
         body = serialize_triples(triples[:max_rows], fmt, published.prefixes)
         return QueryAnswer(fmt.content_type, body, len(triples) > max_rows)
     except SyntaxError as error:
-        if is_update(job.query):
+        if is_update(query.text):
             raise Forbidden(UPDATES_REFUSED) from None
         raise BadRequest(f"SPARQL syntax error: {one_line(str(error))}") from None
     except (OSError, ValueError) as error:
+        if query.may_call_service:
+            # The remote side's words (its status, its body, "connection refused") stay out
+            # of the answer: they would tell a client what listens where behind this server.
+            raise BadGateway(SERVICE_FAILED) from None
         raise InternalError(f"query evaluation failed: {one_line(str(error))}") from None
 
 
-def _dataset(job: QueryJob) -> dict[str, Any]:
-    """The query's dataset: the union of every graph, unless the request named graphs."""
-    if job.default_graphs is None and job.named_graphs is None:
-        return {"use_default_graph_as_union": True}
-    return {
-        "default_graph": [ox.NamedNode(iri) for iri in job.default_graphs or ()],
-        "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs or ()],
-    }
+def _dataset(job: QueryJob, query: QueryText) -> dict[str, Any]:
+    """The query's dataset. The protocol's ``default-graph-uri``/``named-graph-uri`` win over
+    the query's ``FROM``/``FROM NAMED`` (SPARQL 1.1 Protocol §2.1.4), which win over the
+    server's default: the union of every graph."""
+    if job.default_graphs is not None or job.named_graphs is not None:
+        return {
+            "default_graph": [ox.NamedNode(iri) for iri in job.default_graphs or ()],
+            "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs or ()],
+        }
+    if query.has_dataset_clause:
+        return {}  # pyoxigraph reads the query's own FROM and FROM NAMED
+    return {"use_default_graph_as_union": True}
 
 
 def _chosen(name: str | None, offered: tuple[Format, ...], what: str) -> Format:

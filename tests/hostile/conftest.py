@@ -1,0 +1,70 @@
+"""The hostile suite's servers: ``tipkg serve`` as its own process over a build whose data
+holds hostile IRIs, with small limits so every bound is reached quickly (see ``HOSTILE_LIMITS``).
+
+``hostile`` (session scope) is the one most tests share; ``start_hostile`` starts another with
+other settings. Every test says what it asserts: the status, a time bound, that a bystander
+client was served meanwhile, and that the server's memory stayed bounded.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from probes import ServerProcess, add_quads_to_build, serve
+
+HOSTILE_LIMITS: dict[str, Any] = {
+    "query_timeout": 3.0,
+    "max_rows": 100,
+    "max_concurrent_queries": 2,
+}
+CANONICAL = "https://w3id.org/tipkg/"
+MEETING = "id/event/tipcom-2021"
+# Statements a hostile curator (or a hostile source) could put in the data: IRIs whose scheme
+# runs code when followed, as a link target, a property, a class and an incoming link.
+HOSTILE_QUADS = f"""\
+<{CANONICAL}{MEETING}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(document.domain)> <{CANONICAL}graph/shared> .
+<{CANONICAL}{MEETING}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <vbscript:msgbox(1)> <{CANONICAL}graph/shared> .
+<{CANONICAL}{MEETING}> <javascript:alert(2)> <data:text/html;base64,PHNjcmlwdD5hbGVydCgzKTwvc2NyaXB0Pg==> <{CANONICAL}graph/shared> .
+<{CANONICAL}{MEETING}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <javascript:alert(4)> <{CANONICAL}graph/shared> .
+<javascript:alert(5)> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{CANONICAL}{MEETING}> <{CANONICAL}graph/shared> .
+"""  # noqa: E501
+
+
+@pytest.fixture(scope="session")
+def hostile_dist(dist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's build with ``HOSTILE_QUADS`` added."""
+    copy = tmp_path_factory.mktemp("hostile") / "dist"
+    shutil.copytree(dist_dir, copy)
+    add_quads_to_build(copy, HOSTILE_QUADS)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hostile-logs")
+
+
+@pytest.fixture(scope="session")
+def start_hostile(
+    hostile_dist: Path, log_dir: Path
+) -> Callable[..., AbstractContextManager[ServerProcess]]:
+    """Start another server over the hostile build: ``with start_hostile(federation=True):``."""
+
+    def start(dist: Path | None = None, **settings: Any) -> AbstractContextManager[ServerProcess]:
+        return serve(dist or hostile_dist, log_dir, **{**HOSTILE_LIMITS, **settings})
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def hostile(
+    start_hostile: Callable[..., AbstractContextManager[ServerProcess]],
+) -> Iterator[ServerProcess]:
+    with start_hostile() as server:
+        yield server
