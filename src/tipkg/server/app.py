@@ -60,7 +60,8 @@ def routes() -> list[BaseRoute]:
 def create_app(settings: Settings, dist_dir: Path) -> Starlette:
     """The app serving ``dist_dir``; raises ``InputError`` at once if the build is missing."""
     published = load_published(dist_dir, settings)
-    pool = QueryPool(published.dist_dir, settings, evaluate)
+    # With federation off, query workers have no network at all: SERVICE cannot reach anything.
+    pool = QueryPool(published.dist_dir, settings, evaluate, offline=not settings.federation)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tipkg.errors import InputError
+from tipkg.server.isolation import isolate_network
 from tipkg.server.published import Published, load_published
 from tipkg.settings import Settings
 
@@ -60,8 +61,12 @@ class WorkerFailed(Exception):
     """A worker died or its handler raised: a bug or a resource problem, not the client's fault."""
 
 
-def _worker_main(conn: Connection, dist_dir: Path, settings: Settings, handler: Handler) -> None:
-    """A worker's life: load the build, say ready, then answer jobs one at a time forever."""
+def _worker_main(
+    conn: Connection, dist_dir: Path, settings: Settings, handler: Handler, offline: bool
+) -> None:
+    """A worker's life: leave the network if asked (first: it needs a single thread), load
+    the build, say ready, then answer jobs one at a time forever."""
+    not_offline = isolate_network() if offline else None
     # Below the event loop in priority: a worker woken by a job must not preempt the process
     # that answers every client, and a runaway query must not slow it down.
     os.nice(WORKER_NICENESS)
@@ -71,7 +76,7 @@ def _worker_main(conn: Connection, dist_dir: Path, settings: Settings, handler: 
     except InputError as error:
         _write_frame(fd, ("failed", str(error)))
         return
-    _write_frame(fd, ("ready", published.version))
+    _write_frame(fd, ("ready", not_offline))
     while True:
         try:
             version, job = _read_frame(fd)
@@ -197,12 +202,16 @@ class _Worker:
 
 
 class QueryPool:
-    """``max_concurrent_queries`` worker processes and a queue in front of them."""
+    """``max_concurrent_queries`` worker processes and a queue in front of them. With
+    ``offline``, every worker gives up the network before it loads anything
+    (:mod:`.isolation`); a worker that cannot is logged once and runs anyway."""
 
-    def __init__(self, dist_dir: Path, settings: Settings, handler: Handler):
+    def __init__(self, dist_dir: Path, settings: Settings, handler: Handler, offline: bool):
         self.dist_dir = dist_dir
         self.settings = settings
         self.handler = handler
+        self.offline = offline
+        self._warned_online = False
         self.size = max(1, settings.max_concurrent_queries)
         self._context = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
@@ -253,7 +262,7 @@ class QueryPool:
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(child_end, self.dist_dir, self.settings, self.handler),
+            args=(child_end, self.dist_dir, self.settings, self.handler, self.offline),
             name="tipkg-query-worker",
             daemon=True,
         )
@@ -269,6 +278,13 @@ class QueryPool:
         if status != "ready":
             self._discard(worker)
             raise InputError(f"query worker could not load the build: {detail}")
+        if detail is not None and not self._warned_online:
+            self._warned_online = True
+            log.warning(
+                "query workers keep network access (%s): with federation off, SERVICE is "
+                "refused by the query check alone",
+                detail,
+            )
         return worker
 
     def _discard(self, worker: _Worker) -> None:
