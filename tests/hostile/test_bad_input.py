@@ -1,12 +1,22 @@
 """Why 4, "500s with tracebacks": whatever a client sends is answered with a 4xx and one
-line, never a 500 and never a traceback in the log."""
+line, never a 500 and never a traceback in the log; no query kills a worker, a worker killed
+from outside costs no one an error, and a flood cannot grow the log without bound."""
 
 from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from probes import ServerProcess, watched
+from tipkg.server.logs import RateLimit
+
+from probes import ServerProcess, raw_exchange, watched
 
 # Paths that are not IRIs once decoded: pyoxigraph refuses to make a NamedNode of them.
 NOT_IRIS = ["/id/%3Cx%3E", "/id/a%20b", "/id/%22q%22", "/id/%7Bx%7D", "/id/%5C", "/id/%60x"]
@@ -22,3 +32,103 @@ def test_a_path_that_is_no_iri_is_404_in_one_line(hostile: ServerProcess, path: 
     assert as_text.text.startswith("nothing is known about <") and as_text.text.count("\n") == 1
     assert as_page.status_code == 404 and "<html" in as_page.text
     assert "Traceback" not in hostile.log()
+
+
+def nested(kind: str, room: int) -> str:
+    """A query nested as deep as ``room`` bytes allow, in one of the ways that killed a worker
+    (its parser recursed past the end of an 8 MB stack)."""
+    shapes = {
+        "parentheses": ("SELECT (", "(", "1", ")", " AS ?x) {}"),
+        "braces": ("SELECT * WHERE ", "{", "", "}", ""),
+        "function calls": ("SELECT (", "STR(", "1", ")", " AS ?x) {}"),
+        "EXISTS": ("SELECT * WHERE { ", "FILTER EXISTS {", "", "}", " }"),
+        "negations": ("SELECT * WHERE { FILTER(", "!", "true", "", ") }"),
+    }
+    head, open_, middle, close, tail = shapes[kind]
+    depth = (room - len(head) - len(middle) - len(tail)) // (len(open_) + len(close))
+    return head + open_ * depth + middle + close * depth + tail
+
+
+NESTINGS = ["parentheses", "braces", "function calls", "EXISTS", "negations"]
+
+
+@pytest.mark.parametrize("kind", NESTINGS)
+def test_the_deepest_nesting_a_query_can_have_kills_no_worker(
+    hostile: ServerProcess, kind: str
+) -> None:
+    query = nested(kind, 20_000)  # max_query_bytes, the default
+    assert len(query) <= 20_000
+    workers = hostile.workers()
+    with watched(hostile) as watch:
+        answer = httpx.post(hostile.sparql, data={"query": query}, timeout=30)
+    watch.assert_contained(seconds=5)
+    assert answer.status_code in (200, 400), answer.text
+    assert hostile.workers() == workers  # none died, none was replaced
+
+
+def test_many_clients_sending_deep_nesting_slow_no_one_else(hostile: ServerProcess) -> None:
+    queries = [nested(NESTINGS[n % len(NESTINGS)], 20_000) for n in range(32)]
+    workers = hostile.workers()
+    with watched(hostile) as watch, ThreadPoolExecutor(32) as clients:
+        answers = list(
+            clients.map(
+                lambda q: httpx.post(hostile.sparql, data={"query": q}, timeout=60), queries
+            )
+        )
+    watch.assert_contained(seconds=30)
+    assert {answer.status_code for answer in answers} <= {200, 400}
+    assert hostile.workers() == workers
+
+
+def fresh_ask() -> str:
+    return f"ASK {{ ?s ?p ?o }} # {uuid.uuid4()}"
+
+
+def test_idle_workers_killed_from_outside_are_replaced_before_they_take_a_query(
+    hostile: ServerProcess,
+) -> None:
+    for pid in hostile.workers():
+        os.kill(pid, signal.SIGKILL)
+    with watched(hostile) as watch:
+        answers = [httpx.get(hostile.sparql, params={"query": fresh_ask()}) for _ in range(4)]
+    watch.assert_contained(seconds=20)
+    assert [answer.status_code for answer in answers] == [200] * 4, [a.text for a in answers]
+
+
+def test_a_worker_dying_under_a_query_is_a_503_for_that_query_only(
+    hostile: ServerProcess,
+) -> None:
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # " + str(uuid.uuid4())
+    with ThreadPoolExecutor(1) as background:
+        pending = background.submit(httpx.get, hostile.sparql, params={"query": slow}, timeout=30)
+        time.sleep(0.5)  # it reached a worker
+        for pid in hostile.workers():
+            os.kill(pid, signal.SIGKILL)
+        answer = pending.result()
+    assert answer.status_code == 503
+    assert answer.text.startswith("the query worker stopped while evaluating this query")
+    others = [httpx.get(hostile.sparql, params={"query": fresh_ask()}) for _ in range(4)]
+    assert [other.status_code for other in others] == [200] * 4
+
+
+def test_a_flood_of_malformed_requests_leaves_a_bounded_log(hostile: ServerProcess) -> None:
+    """uvicorn warns about each malformed request; the server logs the first few per minute."""
+    before = hostile.log_bytes()
+    with watched(hostile) as watch, httpx.Client(base_url=hostile.url) as client:
+        for _ in range(1_000):
+            raw_exchange(hostile.port, [b"NOT HTTP AT ALL\r\n\r\n"], timeout=5)
+        for path in NOT_IRIS * 100:
+            assert client.get(path).status_code == 404
+    watch.assert_contained(seconds=30)
+    assert hostile.log_bytes() - before < 4_000, hostile.log()[-4_000:]
+    assert "Traceback" not in hostile.log()
+
+
+def test_the_log_limit_passes_a_burst_then_counts_what_it_left_out() -> None:
+    limit = RateLimit(burst=2, window=0.2)
+    records = [logging.makeLogRecord({"name": "x", "msg": "bad request"}) for _ in range(5)]
+    assert [limit.filter(record) for record in records] == [True, True, False, False, False]
+    time.sleep(0.25)
+    later = logging.makeLogRecord({"name": "x", "msg": "bad request"})
+    assert limit.filter(later)
+    assert later.getMessage() == "bad request [3 more like this were not logged]"

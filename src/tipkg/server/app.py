@@ -32,6 +32,7 @@ from tipkg.server.errors import ContentTooLarge, HttpError
 from tipkg.server.evaluation import evaluate
 from tipkg.server.files import download, well_known_void
 from tipkg.server.linkeddata import dereference
+from tipkg.server.logs import RateLimit, limit_log_volume
 from tipkg.server.pages.common import STATIC_DIR
 from tipkg.server.pages.errorpage import error_response
 from tipkg.server.pages.landing import landing_page
@@ -107,7 +108,9 @@ def handle_error(request: Request, error: Exception) -> Response:
 
 def run(settings: Settings, dist_dir: Path) -> None:
     """Serve ``dist_dir`` on ``settings.host:settings.port`` until interrupted."""
-    uvicorn.Server(uvicorn_config(create_app(settings, dist_dir), settings)).run()
+    config = uvicorn_config(create_app(settings, dist_dir), settings)
+    limit_log_volume(RateLimit())  # after uvicorn's config has set up its log handlers
+    uvicorn.Server(config).run()
 
 
 def uvicorn_config(app: Starlette, settings: Settings, log_level: str = "info") -> uvicorn.Config:
