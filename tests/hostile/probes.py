@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -157,32 +159,55 @@ def serve(
 
 
 class Bystander:
-    """Another client asking a cached query every ``interval`` seconds over one keep-alive
-    connection, recording how long each answer took and which failed."""
+    """Another client asking a cached query every ``interval`` seconds, recording how long
+    each answer took and which failed. It keeps one connection open (reconnecting when the
+    server closes it), or with ``fresh`` opens a new one for every question, as a newcomer
+    would while the server is under siege."""
 
-    def __init__(self, url: str, interval: float = 0.02):
-        self.url = url
+    def __init__(self, url: str, interval: float = 0.02, fresh: bool = False):
+        parts = urlsplit(url)
+        self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.target = "/sparql?" + urlencode({"query": CACHED_ASK})
         self.interval = interval
+        self.fresh = fresh
         self.latencies: list[float] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def ask(self, connection: http.client.HTTPConnection) -> None:
+        connection.request("GET", self.target)
+        answer = connection.getresponse()
+        body = answer.read()
+        if answer.status != 200:
+            self.failures.append(f"{answer.status} {body[:80]!r}")
+
     def _run(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not self._stop.is_set():
-                started = time.monotonic()
+        connection: http.client.HTTPConnection | None = None
+        while not self._stop.is_set():
+            started = time.monotonic()
+            if connection is None or self.fresh:
+                connection = http.client.HTTPConnection(*self.address, timeout=30)
+            try:
                 try:
-                    answer = client.get(self.url + "sparql", params={"query": CACHED_ASK})
-                    if answer.status_code != 200:
-                        self.failures.append(f"{answer.status_code} {answer.text[:80]}")
-                except httpx.HTTPError as error:
-                    self.failures.append(repr(error))
-                self.latencies.append(time.monotonic() - started)
-                self._stop.wait(self.interval)
+                    self.ask(connection)
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    if self.fresh:
+                        raise
+                    # The server closed the kept connection meanwhile: ask on a new one.
+                    connection = http.client.HTTPConnection(*self.address, timeout=30)
+                    self.ask(connection)
+            except (OSError, http.client.HTTPException) as error:
+                self.failures.append(repr(error))
+                connection = None
+            self.latencies.append(time.monotonic() - started)
+            if self.fresh and connection is not None:
+                connection.close()
+            self._stop.wait(self.interval)
 
     def __enter__(self) -> Bystander:
-        assert httpx.get(self.url + "sparql", params={"query": CACHED_ASK}).status_code == 200
+        self.ask(http.client.HTTPConnection(*self.address, timeout=30))  # cached from now on
+        assert not self.failures, self.failures
         self._thread.start()
         return self
 
@@ -224,13 +249,14 @@ class Watch:
 
 
 @contextlib.contextmanager
-def watched(server: ServerProcess) -> Iterator[Watch]:
-    """Measure the block: its time, a bystander's experience, the server's peak memory."""
+def watched(server: ServerProcess, fresh: bool = False) -> Iterator[Watch]:
+    """Measure the block: its time, a bystander's experience (see :class:`Bystander` for
+    ``fresh``), the server's peak memory."""
     watch = Watch()
     before = server.rss_mb()
     peak_before = server.peak_mb()
     started = time.monotonic()
-    with Bystander(server.url) as bystander:
+    with Bystander(server.url, fresh=fresh) as bystander:
         yield watch
         watch.seconds = time.monotonic() - started
         time.sleep(0.1)  # one more answer after the probe

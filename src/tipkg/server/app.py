@@ -2,9 +2,12 @@
 
 Every URL it answers is in :func:`routes`. Every response passes through the same middleware:
 CORS ``*`` for GET and POST, ``Vary: Accept`` (representations are negotiated), gzip above
-``gzip_min_bytes`` and a 413 for request bodies over ``max_body_bytes``. Every error is an
-``HttpError`` rendered by one handler. Everything served comes from the immutable build, so
-responses carry an ``ETag`` and ``Last-Modified`` from the manifest and revalidation answers 304.
+``gzip_min_bytes``, a 431 for an Accept header past its bounds and a 413 for request bodies
+over ``max_body_bytes``. Bounds below HTTP (request line and header sizes, slow clients, the
+number of connections) are kept by the protocol uvicorn runs (:mod:`.connections`). Every error
+is an ``HttpError`` rendered by one handler. Everything served comes from the immutable build,
+so responses carry an ``ETag`` and ``Last-Modified`` from the manifest and revalidation answers
+304.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tipkg.server.errors import ContentTooLarge, HttpError
+from tipkg.server.connections import guarded_protocol
+from tipkg.server.errors import ContentTooLarge, HeaderFieldsTooLarge, HttpError
 from tipkg.server.evaluation import evaluate
 from tipkg.server.files import download, well_known_void
 from tipkg.server.linkeddata import dereference
@@ -83,7 +87,7 @@ def create_app(settings: Settings, dist_dir: Path) -> Starlette:
                 expose_headers=[TRUNCATED_HEADER, "ETag", "Last-Modified", "Content-Location"],
                 max_age=86400,
             ),
-            Middleware(HttpRulesMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(HttpRulesMiddleware, settings=settings),
             Middleware(
                 GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL
             ),
@@ -114,15 +118,16 @@ def run(settings: Settings, dist_dir: Path) -> None:
 
 
 def uvicorn_config(app: Starlette, settings: Settings, log_level: str = "info") -> uvicorn.Config:
-    """How the app is served: httptools, uvloop where installed, and no per-request access log
-    (a log line per request is work on the one event loop every client waits on; put a proxy
-    in front when access logs are wanted)."""
+    """How the app is served: httptools with the bounds of :mod:`.connections`, uvloop where
+    installed, and no per-request access log (a log line per request is work on the one event
+    loop every client waits on; put a proxy in front when access logs are wanted)."""
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        http="httptools",
+        http=guarded_protocol(settings),
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        timeout_keep_alive=settings.keep_alive_timeout,  # typed int, used as call_later's delay
         access_log=False,
         log_level=log_level,
     )
@@ -132,24 +137,45 @@ def uvicorn_config(app: Starlette, settings: Settings, log_level: str = "info") 
 
 
 class HttpRulesMiddleware:
-    """The two rules every response follows, in one layer (each layer costs every request):
-    ``Vary: Accept``, since most of what this server sends is chosen by the Accept header, and
-    413 for a request body over ``max_body_bytes``: a declared one (Content-Length) is answered
-    here, a streamed one raises from ``receive`` into the handler reading it."""
+    """The rules every request and response follow, in one layer (each layer costs every
+    request): ``Vary: Accept``, since most of what this server sends is chosen by the Accept
+    header; 431 for an Accept header over ``max_accept_bytes`` or ``max_accept_ranges`` (it is
+    parsed on the event loop every client shares); and 413 for a request body over
+    ``max_body_bytes``: a declared one (Content-Length) is answered here, a streamed one raises
+    from ``receive`` into the handler reading it."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int):
+    def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.settings = settings
 
     def too_large(self) -> ContentTooLarge:
-        limit = self.max_body_bytes
+        limit = self.settings.max_body_bytes
         return ContentTooLarge(f"the request body is larger than {limit} bytes (max_body_bytes)")
+
+    def refusal(self, headers: list[tuple[bytes, bytes]]) -> HttpError | None:
+        """Why the request is refused before it reaches a handler, if it is."""
+        settings = self.settings
+        for key, value in headers:
+            too_long = value.isdigit() and int(value) > settings.max_body_bytes
+            if key == b"content-length" and too_long:
+                return self.too_large()
+            if key == b"accept" and len(value) > settings.max_accept_bytes:
+                return HeaderFieldsTooLarge(
+                    f"the Accept header is longer than {settings.max_accept_bytes} bytes "
+                    "(max_accept_bytes)"
+                )
+            if key == b"accept" and value.count(b",") >= settings.max_accept_ranges:
+                return HeaderFieldsTooLarge(
+                    f"the Accept header lists more than {settings.max_accept_ranges} media "
+                    "ranges (max_accept_ranges)"
+                )
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_bytes
+        limit = self.settings.max_body_bytes
         received = 0
 
         async def counting_receive() -> Message:
@@ -169,9 +195,9 @@ class HttpRulesMiddleware:
                     headers.add_vary_header("Accept")
             await send(event)
 
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                response = error_response(Request(scope), self.too_large())
-                await response(scope, receive, send_with_vary)
-                return
+        refusal = self.refusal(scope["headers"])
+        if refusal is not None:
+            response = error_response(Request(scope), refusal)
+            await response(scope, receive, send_with_vary)
+            return
         await self.app(scope, counting_receive, send_with_vary)

@@ -66,6 +66,10 @@ class UnsupportedMediaType(HttpError):
     status = 415
 
 
+class HeaderFieldsTooLarge(HttpError):
+    status = 431
+
+
 class InternalError(HttpError):
     status = 500
 

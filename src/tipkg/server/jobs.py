@@ -33,7 +33,8 @@ async def answer(request: Request, published: Published, job: QueryJob) -> Query
     result = await _run(request.app.state.query_pool, published, job)
     if isinstance(result, HttpError):
         raise result
-    cache.put(key, result, len(result.body) + len(job.query))
+    graphs = (*(job.default_graphs or ()), *(job.named_graphs or ()))
+    cache.put(key, result, len(result.body) + len(job.query) + sum(map(len, graphs)))
     return result
 
 
