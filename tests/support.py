@@ -1,4 +1,5 @@
-"""Helpers the tests share: where the real project is and how to copy it for a curator's edit."""
+"""Helpers the tests share: where the real project is, how to copy it for a curator's edit, and
+how to start Debian's chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -20,3 +21,24 @@ def copy_project(destination: Path) -> Path:
 
 def report_dir(project: Path) -> Path:
     return project / "data" / "reports" / REPORT_SLUG
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run, if they cannot."""
+    if Path(CHROMIUM).is_file():
+        return None
+    return (
+        f"{CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium), "
+        "or run `make test` as root, which installs it"
+    )

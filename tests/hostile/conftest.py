@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from probes import ServerProcess, add_quads_to_build, serve
+from hostile.probes import ServerProcess, add_quads_to_build, serve
 
 HOSTILE_LIMITS: dict[str, Any] = {
     "query_timeout": 3.0,

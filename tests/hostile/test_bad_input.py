@@ -16,7 +16,7 @@ import pytest
 
 from tipkg.server.logs import RateLimit
 
-from probes import ServerProcess, raw_exchange, watched
+from hostile.probes import ServerProcess, raw_exchange, watched
 
 # Paths that are not IRIs once decoded: pyoxigraph refuses to make a NamedNode of them.
 NOT_IRIS = ["/id/%3Cx%3E", "/id/a%20b", "/id/%22q%22", "/id/%7Bx%7D", "/id/%5C", "/id/%60x"]

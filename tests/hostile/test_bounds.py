@@ -23,7 +23,7 @@ from tipkg.server.evaluation import QueryAnswer, QueryJob
 from tipkg.server.protocol import TRUNCATED_HEADER
 from tipkg.server.querypool import ResultCache
 
-from probes import ServerProcess, big_header_request, raw_exchange, watched
+from hostile.probes import ServerProcess, big_header_request, raw_exchange, watched
 
 MB = 1 << 20
 TIGHT = {

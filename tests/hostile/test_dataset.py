@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from probes import ServerProcess, raw_exchange, watched
+from hostile.probes import ServerProcess, raw_exchange, watched
 
 COUNT_ONTOLOGY = "SELECT (COUNT(*) AS ?n) FROM <{g}ontology> WHERE {{ ?s ?p ?o }}"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -26,7 +26,7 @@ from tipkg.server.federation import federation_refusal
 from tipkg.server.querytext import QueryText
 from tipkg.settings import Settings
 
-from probes import Listener, ServerProcess, free_port, watched
+from hostile.probes import Listener, ServerProcess, free_port, watched
 
 DIRECT = {"Content-Type": "application/sparql-query"}
 CORPUS = json.loads((Path(__file__).parent / "service_spellings.json").read_text())["cases"]
