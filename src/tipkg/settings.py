@@ -89,7 +89,10 @@ class Settings:
     host: str = setting("127.0.0.1", "Address `tipkg serve` binds to (loopback by default).")
     port: int = setting(8080, "TCP port `tipkg serve` listens on.")
     public_url: str = setting(
-        "", "URL the server is reached at, if not http://HOST:PORT/ (e.g. behind a proxy)."
+        "", "URL the server is reached at, if not its base IRI (e.g. behind a proxy)."
+    )
+    trusted_hosts: tuple[str, ...] = setting(
+        (), "Comma-separated Host values (host or host:port) pages may take their URLs from."
     )
     query_timeout: float = setting(
         10.0, "Seconds a SPARQL query may run before it is stopped and answered with 503."
