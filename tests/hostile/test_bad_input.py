@@ -76,7 +76,11 @@ def test_many_clients_sending_deep_nesting_slow_no_one_else(hostile: ServerProce
             )
         )
     watch.assert_contained(seconds=30)
-    assert {answer.status_code for answer in answers} <= {200, 400}
+    for answer in answers:
+        # Two workers for 32 heavy queries: on a busy machine some may wait past query_timeout
+        # and be told so; none may find its worker dead.
+        busy = answer.status_code == 503 and answer.text.startswith("all 2 query workers")
+        assert answer.status_code in (200, 400) or busy, answer.text
     assert hostile.workers() == workers
 
 

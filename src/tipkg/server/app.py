@@ -41,8 +41,9 @@ from tipkg.server.pages.common import STATIC_DIR
 from tipkg.server.pages.errorpage import error_response
 from tipkg.server.pages.landing import landing_page
 from tipkg.server.protocol import TRUNCATED_HEADER
-from tipkg.server.published import PublishedHolder, load_published
+from tipkg.server.published import PublishedHolder, load_snapshot
 from tipkg.server.querypool import QueryPool, ResultCache
+from tipkg.server.snapshots import Snapshots
 from tipkg.server.sparql import sparql_endpoint
 from tipkg.settings import Settings
 
@@ -77,9 +78,12 @@ def routes() -> list[BaseRoute]:
 
 def create_app(settings: Settings, dist_dir: Path) -> Starlette:
     """The app serving ``dist_dir``; raises ``InputError`` at once if the build is missing."""
-    published = load_published(dist_dir, settings)
+    snapshots = Snapshots(dist_dir)
+    holder = PublishedHolder(load_snapshot(snapshots, settings), snapshots)
     # With federation off, query workers have no network at all: SERVICE cannot reach anything.
-    pool = QueryPool(published.dist_dir, settings, evaluate, offline=not settings.federation)
+    pool = QueryPool(
+        lambda: holder.get().dist_dir, settings, evaluate, offline=not settings.federation
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +92,7 @@ def create_app(settings: Settings, dist_dir: Path) -> Starlette:
             yield
         finally:
             await pool.close()
+            snapshots.close()
 
     app = Starlette(
         routes=routes(),
@@ -109,7 +114,7 @@ def create_app(settings: Settings, dist_dir: Path) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.published = PublishedHolder(published)
+    app.state.published = holder
     app.state.query_pool = pool
     app.state.result_cache = ResultCache(max_bytes=settings.query_cache_bytes)
     return app

@@ -41,7 +41,7 @@ async def answer(request: Request, published: Published, job: QueryJob) -> Query
 async def _run(pool: QueryPool, published: Published, job: QueryJob) -> QueryAnswer | HttpError:
     timeout = published.settings.query_timeout
     try:
-        return await pool.run(published.version, job)
+        return await pool.run((published.version, published.dist_dir), job)
     except QueryTimeout:
         raise ServiceUnavailable(
             f"query stopped: it ran longer than {timeout:g} s (query_timeout); "

@@ -1,8 +1,9 @@
 """Queries run in worker processes, so a query past its time limit is really stopped.
 
 pyoxigraph cannot cancel a running query, and a thread cannot be killed, so each query goes to
-one of ``max_concurrent_queries`` worker processes. Each worker loads the build from dist/ once
-(and again only when the build's version changes). A query that outlives ``query_timeout`` has
+one of ``max_concurrent_queries`` worker processes. Each worker loads the build once (and again
+only when a job names another version), from the snapshot the server itself answers from, so
+parent and workers always answer from the same build. A query that outlives ``query_timeout`` has
 its worker killed and replaced; the event loop never waits on a query, so other clients keep
 being answered meanwhile. Requests beyond the pool's size wait for a free worker, at most
 ``query_timeout`` seconds.
@@ -39,6 +40,8 @@ from tipkg.server.published import Published, load_published
 from tipkg.settings import Settings
 
 Handler = Callable[[Published, Any], Any]
+# A build as a job names it: its version, and the directory (a snapshot) it is read from.
+Build = tuple[str, Path]
 
 WORKER_START_SECONDS = 120.0
 WORKER_NICENESS = 5
@@ -111,12 +114,12 @@ def _answer_jobs(
     _write_frame(fd, ("ready", not_offline))
     while True:
         try:
-            version, job = _read_frame(fd)
+            (version, build_dir), job = _read_frame(fd)
         except (EOFError, OSError):
             return
         try:
             if version != published.version:
-                published = load_published(dist_dir, settings)
+                published = load_published(build_dir, settings)
             reply = ("ok", handler(published, job))
         except Exception as error:  # reported to the parent, which answers 500 and logs it
             reply = ("error", f"{type(error).__name__}: {error}")
@@ -270,8 +273,10 @@ class QueryPool:
     ``offline``, every worker gives up the network before it loads anything
     (:mod:`.isolation`); a worker that cannot is logged once and runs anyway."""
 
-    def __init__(self, dist_dir: Path, settings: Settings, handler: Handler, offline: bool):
-        self.dist_dir = dist_dir
+    def __init__(
+        self, build_dir: Callable[[], Path], settings: Settings, handler: Handler, offline: bool
+    ):
+        self.build_dir = build_dir
         self.settings = settings
         self.handler = handler
         self.offline = offline
@@ -297,8 +302,10 @@ class QueryPool:
             worker.kill()
         self._workers.clear()
 
-    async def run(self, version: str, job: Any) -> Any:
-        """``handler(published, job)`` in a free worker, within ``query_timeout`` seconds.
+    async def run(self, build: Build, job: Any) -> Any:
+        """``handler(published, job)`` in a free worker, within ``query_timeout`` seconds, on
+        ``build``: the version and the directory of the build the caller answers from (a
+        worker holding another version loads that directory first).
 
         Raises ``PoolBusy`` when no worker frees up in time, ``QueryTimeout`` when the query
         itself runs too long (its worker is killed and replaced), ``WorkerDied`` when its
@@ -309,7 +316,7 @@ class QueryPool:
         while True:
             worker = await self._take(deadline)
             try:
-                status, value = await worker.call((version, job), timeout)
+                status, value = await worker.call((build, job), timeout)
             except WorkerUnreachable:
                 self._replace(worker)
                 continue  # the job never reached it: the next free worker takes it
@@ -348,7 +355,7 @@ class QueryPool:
             target=_worker_main,
             args=(
                 child_end,
-                self.dist_dir,
+                self.build_dir(),
                 self.settings,
                 self.handler,
                 self.offline,
