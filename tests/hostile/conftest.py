@@ -1,5 +1,6 @@
 """The hostile suite's servers: ``tipkg serve`` as its own process over a build whose data
-holds hostile IRIs, with small limits so every bound is reached quickly (see ``HOSTILE_LIMITS``).
+holds hostile IRIs (``probes.HOSTILE_QUADS``), with small limits so every bound is reached
+quickly (see ``HOSTILE_LIMITS``).
 
 ``hostile`` (session scope) is the one most tests share; ``start_hostile`` starts another with
 other settings. Every test says what it asserts: the status, a time bound, that a bystander
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from hostile.probes import ServerProcess, add_quads_to_build, serve
+from hostile.probes import HOSTILE_QUADS, ServerProcess, add_quads_to_build, serve
 
 HOSTILE_LIMITS: dict[str, Any] = {
     # Long enough for a killed worker's successor to start on a busy machine.
@@ -24,17 +25,6 @@ HOSTILE_LIMITS: dict[str, Any] = {
     "max_rows": 100,
     "max_concurrent_queries": 2,
 }
-CANONICAL = "https://w3id.org/tipkg/"
-MEETING = "id/event/tipcom-2021"
-# Statements a hostile curator (or a hostile source) could put in the data: IRIs whose scheme
-# runs code when followed, as a link target, a property, a class and an incoming link.
-HOSTILE_QUADS = f"""\
-<{CANONICAL}{MEETING}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(document.domain)> <{CANONICAL}graph/shared> .
-<{CANONICAL}{MEETING}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <vbscript:msgbox(1)> <{CANONICAL}graph/shared> .
-<{CANONICAL}{MEETING}> <javascript:alert(2)> <data:text/html;base64,PHNjcmlwdD5hbGVydCgzKTwvc2NyaXB0Pg==> <{CANONICAL}graph/shared> .
-<{CANONICAL}{MEETING}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <javascript:alert(4)> <{CANONICAL}graph/shared> .
-<javascript:alert(5)> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{CANONICAL}{MEETING}> <{CANONICAL}graph/shared> .
-"""  # noqa: E501
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,17 @@ CACHED_ASK = "ASK { ?s a tip:Meeting }"
 BYSTANDER_WORST_SECONDS = 0.5
 MEMORY_GROWTH_MB = 40.0
 START_SECONDS = 90.0
+CANONICAL = "https://w3id.org/tipkg/"
+MEETING = "id/event/tipcom-2021"
+# Statements a hostile curator (or a hostile source) could put in the data: IRIs whose scheme
+# runs code when followed, as a link target, a property, a class and an incoming link.
+HOSTILE_QUADS = f"""\
+<{CANONICAL}{MEETING}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(document.domain)> <{CANONICAL}graph/shared> .
+<{CANONICAL}{MEETING}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <vbscript:msgbox(1)> <{CANONICAL}graph/shared> .
+<{CANONICAL}{MEETING}> <javascript:alert(2)> <data:text/html;base64,PHNjcmlwdD5hbGVydCgzKTwvc2NyaXB0Pg==> <{CANONICAL}graph/shared> .
+<{CANONICAL}{MEETING}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <javascript:alert(4)> <{CANONICAL}graph/shared> .
+<javascript:alert(5)> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{CANONICAL}{MEETING}> <{CANONICAL}graph/shared> .
+"""  # noqa: E501
 
 
 def free_port() -> int:

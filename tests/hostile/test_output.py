@@ -1,6 +1,6 @@
 """Why 3, "javascript: links": no IRI from the data or from a query's answer becomes a link
 that runs code, and every response carries a Content-Security-Policy, ``nosniff`` and frame
-protection. The hostile build (see ``conftest.HOSTILE_QUADS``) links the first meeting to
+protection. The hostile build (see ``probes.HOSTILE_QUADS``) links the first meeting to
 ``javascript:``, ``vbscript:`` and ``data:`` IRIs, as a value, a property, a class and an
 incoming link. Checked in the HTML the server sends and in a real browser with YASGUI running.
 """
@@ -15,10 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, expect, sync_playwright
 
-from hostile.probes import ServerProcess
+from hostile.probes import MEETING, ServerProcess
 from support import CHROMIUM, CHROMIUM_ARGS, chromium_missing
 
-MEETING = "id/event/tipcom-2021"
 JAVASCRIPT_QUERY = 'SELECT ?x WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) }'
 HTML = {"Accept": "text/html"}
 SAFE_SCHEMES = {"", "http", "https", "mailto"}

@@ -57,11 +57,11 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+]
 
 
 def routes() -> list[BaseRoute]:
@@ -212,7 +212,7 @@ class HttpRulesMiddleware:
                 varies = {part.strip().lower() for part in headers.get("vary", "").split(",")}
                 if "accept" not in varies:
                     headers.add_vary_header("Accept")
-                headers.update(SECURITY_HEADERS)
+                headers.raw.extend(SECURITY_HEADERS)  # set nowhere else: appended, not looked up
             await send(event)
 
         refusal = self.refusal(scope["headers"])
