@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import struct
 import threading
 from collections import OrderedDict
@@ -313,6 +314,7 @@ class QueryPool:
         """
         timeout = self.settings.query_timeout
         deadline = asyncio.get_running_loop().time() + timeout
+        kills_to_retry = self.size
         while True:
             worker = await self._take(deadline)
             try:
@@ -320,6 +322,15 @@ class QueryPool:
             except WorkerUnreachable:
                 self._replace(worker)
                 continue  # the job never reached it: the next free worker takes it
+            except WorkerDied:
+                self._replace(worker)
+                # SIGKILL comes from outside (an operator, the OOM killer), and may have been
+                # sent while the worker was idle, just before it took this job: the job goes
+                # to another worker, a few times at most. A crash is the job's own doing.
+                if worker.process.exitcode == -signal.SIGKILL and kills_to_retry > 0:
+                    kills_to_retry -= 1
+                    continue
+                raise
             except TimeoutError:
                 self._replace(worker)
                 raise QueryTimeout() from None
