@@ -16,7 +16,7 @@ import pytest
 
 from tipkg.server.logs import RateLimit
 
-from hostile.probes import ServerProcess, raw_exchange, watched
+from hostile.probes import MEETING, ServerProcess, raw_exchange, watched
 
 # Paths that are not IRIs once decoded: pyoxigraph refuses to make a NamedNode of them.
 NOT_IRIS = ["/id/%3Cx%3E", "/id/a%20b", "/id/%22q%22", "/id/%7Bx%7D", "/id/%5C", "/id/%60x"]
@@ -31,6 +31,39 @@ def test_a_path_that_is_no_iri_is_404_in_one_line(hostile: ServerProcess, path: 
     assert as_text.status_code == 404
     assert as_text.text.startswith("nothing is known about <") and as_text.text.count("\n") == 1
     assert as_page.status_code == 404 and "<html" in as_page.text
+    assert "Traceback" not in hostile.log()
+
+
+# Malformed parameters, escapes, paths and headers of every kind the server reads.
+ODD_REQUESTS = [
+    ("GET", "/sparql?query=ASK%7B%7D&format=%FF", {}),
+    ("GET", "/sparql?query=ASK%7B%7D&format=" + "x" * 1000, {}),
+    ("GET", f"/{MEETING}?format=%00", {}),
+    ("GET", "/download/..%2F..%2Fetc%2Fpasswd", {}),
+    ("GET", "/download/%00", {}),
+    ("GET", "/static/..%2F..%2Fsettings.py", {}),
+    ("GET", "/%FF", {}),
+    ("GET", "/graph/%2e%2e", {}),
+    ("PUT", "/sparql", {}),
+    ("DELETE", "/", {}),
+    ("GET", "/sparql?query=ASK%7B%7D&named-graph-uri=%20", {}),
+    ("GET", "/sparql?query=ASK%7B%7D%20%23%5CuD800", {}),
+    ("GET", "/sparql?query=ASK%7B%7D%20%23%5CU00110000", {}),
+    ("GET", "/sparql?query=SELECT%20*%20%7B%7D%20LIMIT%2099999999999999999999", {}),
+    ("GET", "/sparql?query=SELECT%20*%20%7B%20BIND(%3Cnot%20an%20iri%3E%20AS%20%3Fx)%20%7D", {}),
+    ("GET", "/sparql?query=ASK%7B%7D", {"Accept": "*/*;q=2"}),
+    ("GET", "/.well-known/void?format=zz", {}),
+    ("GET", f"/{MEETING}.html", {"If-Modified-Since": "garbage", "If-None-Match": '""""'}),
+    ("OPTIONS", "/sparql", {"Origin": "http://x", "Access-Control-Request-Method": "PUT"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers"), ODD_REQUESTS)
+def test_odd_requests_are_answered_below_500(
+    hostile: ServerProcess, method: str, path: str, headers: dict[str, str]
+) -> None:
+    answer = httpx.request(method, hostile.url.rstrip("/") + path, headers=headers)
+    assert answer.status_code < 500, answer.text
     assert "Traceback" not in hostile.log()
 
 
