@@ -1,4 +1,5 @@
-"""Helpers the tests share: where the real project is and how to copy it for a curator's edit."""
+"""Helpers the tests share: where the real project is, how to copy it for a curator's edit, and
+how to start Debian's chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -36,3 +37,24 @@ def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
     overrides = {"cache_dir": str(out.parent / f"{out.name}-cache"), **settings}
     _, manifest = build(load_project(project_root), Settings.load(overrides, environ={}), out)
     return manifest
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run, if they cannot."""
+    if Path(CHROMIUM).is_file():
+        return None
+    return (
+        f"{CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium), "
+        "or run `make test` as root, which installs it"
+    )

@@ -2,7 +2,8 @@
 
 Open the landing page, run an example query in the editor and see the result table, open a
 resource page and follow a link; also the same query with JavaScript off. Any request to a
-host other than the test server fails the test (the pages must work with no internet).
+host other than the test server fails the test (the pages must work with no internet), and so
+does anything the server's Content-Security-Policy blocks.
 Screenshots go to ``tests/artifacts/`` for a person to look at.
 """
 
@@ -18,29 +19,19 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sy
 
 from tipkg.server.pages.editor import VENDOR_DIR, yasgui_available
 
+from support import CHROMIUM, CHROMIUM_ARGS, chromium_missing
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium), "
-            "or run `make test` as root, which installs it",
-            pytrace=False,
-        )
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -71,6 +62,14 @@ def tour(browser: Browser, server: RunningServer) -> Iterator[tuple[Page, Offlin
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The pages, YASGUI included, work under the server's Content-Security-Policy: anything it
+    # blocks is logged by chromium as a console error, and fails the tour.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page, offline
     context.close()
     assert not errors, errors

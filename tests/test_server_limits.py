@@ -251,13 +251,13 @@ def test_service_reaches_only_allowed_endpoints(
 
 
 def test_result_cache_is_bounded_and_can_be_turned_off() -> None:
-    from tipkg.server.querypool import ResultCache
+    from tipkg.server.querypool import CACHE_ENTRY_OVERHEAD, ResultCache
 
-    cache = ResultCache(max_bytes=10)
+    cache = ResultCache(max_bytes=2 * CACHE_ENTRY_OVERHEAD + 10)  # two entries of 5 bytes
     cache.put("a", "first", 6)
-    cache.put("b", "second", 6)  # over 10 bytes: the least recently used answer goes
+    cache.put("b", "second", 6)  # over the bound: the least recently used answer goes
     assert cache.get("a") is None and cache.get("b") == "second"
-    cache.put("huge", "x", 11)  # larger than the whole cache: never kept
+    cache.put("huge", "x", 2 * CACHE_ENTRY_OVERHEAD + 11)  # larger than the cache: never kept
     assert cache.get("huge") is None
     off = ResultCache(max_bytes=0)
     off.put("a", "first", 1)

@@ -95,7 +95,10 @@ class Settings:
     host: str = setting("127.0.0.1", "Address `tipkg serve` binds to (loopback by default).")
     port: int = setting(8080, "TCP port `tipkg serve` listens on.")
     public_url: str = setting(
-        "", "URL the server is reached at, if not http://HOST:PORT/ (e.g. behind a proxy)."
+        "", "URL the server is reached at, if not its base IRI (e.g. behind a proxy)."
+    )
+    trusted_hosts: tuple[str, ...] = setting(
+        (), "Comma-separated Host values (host or host:port) pages may take their URLs from."
     )
     query_timeout: float = setting(
         10.0, "Seconds a SPARQL query may run before it is stopped and answered with 503."
@@ -104,8 +107,31 @@ class Settings:
         10_000,
         "Most result rows (or triples) a query returns; more are cut and the cut is signalled.",
     )
+    max_response_bytes: int = setting(
+        16 * 1024 * 1024,
+        "Largest SPARQL answer sent, in bytes; rows past it are cut and the cut is signalled.",
+    )
     max_query_bytes: int = setting(20_000, "Largest SPARQL query text accepted, in bytes.")
     max_body_bytes: int = setting(100_000, "Largest HTTP request body accepted, in bytes.")
+    max_url_bytes: int = setting(
+        65_536, "Longest request line (method, path and query string) accepted, in bytes (414)."
+    )
+    max_header_bytes: int = setting(
+        32_768, "Most bytes of request header names and values accepted, in all (431)."
+    )
+    max_headers: int = setting(100, "Most request header fields accepted (431).")
+    max_accept_bytes: int = setting(2_048, "Longest Accept header accepted, in bytes (431).")
+    max_accept_ranges: int = setting(50, "Most media ranges an Accept header may list (431).")
+    max_connections: int = setting(
+        1_000,
+        "Open connections at once; past it the longest idle is closed, or 503 if none is idle.",
+    )
+    request_read_timeout: float = setting(
+        10.0, "Seconds a client has to send a whole request once it connects or starts one (408)."
+    )
+    keep_alive_timeout: float = setting(
+        5.0, "Seconds an idle connection is kept open for the client's next request."
+    )
     max_concurrent_queries: int = setting(
         4, "SPARQL queries evaluated at once (worker processes); more wait their turn."
     )

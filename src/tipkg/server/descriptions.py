@@ -77,8 +77,12 @@ def _sparql_string(text: str) -> str:
 
 
 def is_known(published: Published, iri: str) -> bool:
-    """Whether the build mentions ``iri`` as a subject, an object or a graph name."""
-    node = ox.NamedNode(iri)
+    """Whether the build mentions ``iri`` as a subject, an object or a graph name (text that
+    is not an IRI, such as a request path with ``<`` or a space in it, names nothing)."""
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return False
     store = published.store
     return (
         next(store.quads_for_pattern(node, None, None), None) is not None

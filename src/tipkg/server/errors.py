@@ -66,8 +66,16 @@ class UnsupportedMediaType(HttpError):
     status = 415
 
 
+class HeaderFieldsTooLarge(HttpError):
+    status = 431
+
+
 class InternalError(HttpError):
     status = 500
+
+
+class BadGateway(HttpError):
+    status = 502
 
 
 class ServiceUnavailable(HttpError):

@@ -1,21 +1,23 @@
 """Evaluating one SPARQL query on the build: the half of the endpoint that runs in a query worker.
 
 :func:`evaluate` is the handler the query pool runs in its worker processes. It checks SERVICE
-calls, executes the query on pyoxigraph, cuts the answer at ``max_rows`` and serialises it with
-pyoxigraph's writers. Nothing here imports Starlette, so a worker loads only what it uses.
+calls, executes the query on pyoxigraph, cuts the answer at ``max_rows`` rows or
+``max_response_bytes`` bytes and serialises it with pyoxigraph's writers. Nothing here imports
+Starlette, so a worker loads only what it uses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import islice
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
 from tipkg.formats import GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_triples
 from tipkg.server.errors import (
     UPDATES_REFUSED,
+    BadGateway,
     BadRequest,
     Forbidden,
     HttpError,
@@ -25,6 +27,11 @@ from tipkg.server.errors import (
 from tipkg.server.federation import federation_refusal
 from tipkg.server.negotiation import not_acceptable
 from tipkg.server.published import Published
+from tipkg.server.querytext import QueryText
+
+T = TypeVar("T")
+# The one answer to a SERVICE call that failed, whatever the remote side said or did.
+SERVICE_FAILED = "a SERVICE endpoint could not be queried"
 
 
 @dataclass(frozen=True)
@@ -58,41 +65,51 @@ def evaluate(published: Published, job: QueryJob) -> QueryAnswer | HttpError:
 
 
 def _answer(published: Published, job: QueryJob) -> QueryAnswer:
-    refusal = federation_refusal(job.query, published)
+    query = QueryText(job.query, published.base_iri, published.prefixes)
+    refusal = federation_refusal(query, published.settings)
     if refusal is not None:
         raise BadRequest(refusal)
-    max_rows = published.settings.max_rows
+    settings = published.settings
+    cut = Cut(settings.max_rows, settings.max_response_bytes)
     try:
         result = published.store.query(
-            job.query, base_iri=published.base_iri, prefixes=published.prefixes, **_dataset(job)
+            query.text,
+            base_iri=published.base_iri,
+            prefixes=published.prefixes,
+            **_dataset(job, query),
         )
         if isinstance(result, ox.QueryBoolean):
             fmt = _chosen(job.results_format, RESULTS_FORMATS, "these results")
             return QueryAnswer(fmt.content_type, result.serialize(format=fmt.results))
         if isinstance(result, ox.QuerySolutions):
             fmt = _chosen(job.results_format, RESULTS_FORMATS, "these results")
-            kept, truncated = first_solutions(result, max_rows)
-            return QueryAnswer(fmt.content_type, kept.serialize(format=fmt.results), truncated)
-        triples = list(islice(result, max_rows + 1))
+            return QueryAnswer(fmt.content_type, *solutions_body(result, fmt, cut))
         fmt = _chosen(job.graph_format, GRAPH_FORMATS, "this graph")
-        body = serialize_triples(triples[:max_rows], fmt, published.prefixes)
-        return QueryAnswer(fmt.content_type, body, len(triples) > max_rows)
+        return QueryAnswer(fmt.content_type, *triples_body(result, fmt, published.prefixes, cut))
     except SyntaxError as error:
-        if is_update(job.query):
+        if is_update(query.text):
             raise Forbidden(UPDATES_REFUSED) from None
         raise BadRequest(f"SPARQL syntax error: {one_line(str(error))}") from None
     except (OSError, ValueError) as error:
+        if query.may_call_service:
+            # The remote side's words (its status, its body, "connection refused") stay out
+            # of the answer: they would tell a client what listens where behind this server.
+            raise BadGateway(SERVICE_FAILED) from None
         raise InternalError(f"query evaluation failed: {one_line(str(error))}") from None
 
 
-def _dataset(job: QueryJob) -> dict[str, Any]:
-    """The query's dataset: the union of every graph, unless the request named graphs."""
-    if job.default_graphs is None and job.named_graphs is None:
-        return {"use_default_graph_as_union": True}
-    return {
-        "default_graph": [ox.NamedNode(iri) for iri in job.default_graphs or ()],
-        "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs or ()],
-    }
+def _dataset(job: QueryJob, query: QueryText) -> dict[str, Any]:
+    """The query's dataset. The protocol's ``default-graph-uri``/``named-graph-uri`` win over
+    the query's ``FROM``/``FROM NAMED`` (SPARQL 1.1 Protocol §2.1.4), which win over the
+    server's default: the union of every graph."""
+    if job.default_graphs is not None or job.named_graphs is not None:
+        return {
+            "default_graph": [ox.NamedNode(iri) for iri in job.default_graphs or ()],
+            "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs or ()],
+        }
+    if query.has_dataset_clause:
+        return {}  # pyoxigraph reads the query's own FROM and FROM NAMED
+    return {"use_default_graph_as_union": True}
 
 
 def _chosen(name: str | None, offered: tuple[Format, ...], what: str) -> Format:
@@ -104,20 +121,67 @@ def _chosen(name: str | None, offered: tuple[Format, ...], what: str) -> Format:
     return fmt
 
 
-def first_solutions(solutions: ox.QuerySolutions, limit: int) -> tuple[ox.QuerySolutions, bool]:
-    """The first ``limit`` solutions, and whether there were more.
+@dataclass(frozen=True)
+class Cut:
+    """How much of an answer is sent: at most ``rows`` rows (or triples), ``bytes`` bytes."""
+
+    rows: int
+    bytes: int
+
+
+def solutions_body(solutions: ox.QuerySolutions, fmt: Format, cut: Cut) -> tuple[bytes, bool]:
+    """The solutions in ``fmt`` within ``cut``, and whether any were left out.
 
     pyoxigraph writes a whole ``QuerySolutions`` and cannot build one from a list, so the rows
     kept are read back into one from SPARQL TSV, whose terms are the N-Triples syntax that
     ``str()`` gives every pyoxigraph term: nothing is lost, and its own writers do the rest.
     """
-    variables = [variable.value for variable in solutions.variables]
-    rows = list(islice(solutions, limit + 1))
-    lines = ["\t".join("?" + name for name in variables)]
-    lines += ["\t".join(map(_tsv_term, row)) for row in rows[:limit]]
-    text = "".join(line + "\n" for line in lines)
-    kept = ox.parse_query_results(text.encode("utf-8"), format=ox.QueryResultsFormat.TSV)
-    return cast(ox.QuerySolutions, kept), len(rows) > limit
+    header = "\t".join("?" + variable.value for variable in solutions.variables) + "\n"
+    lines, truncated = _first(("\t".join(map(_tsv_term, row)) for row in solutions), cut, len)
+
+    def render(count: int) -> bytes:
+        text = header + "".join(line + "\n" for line in lines[:count])
+        kept = ox.parse_query_results(text.encode("utf-8"), format=ox.QueryResultsFormat.TSV)
+        return cast(ox.QuerySolutions, kept).serialize(format=fmt.results)
+
+    body, trimmed = _fitted(render, len(lines), cut.bytes)
+    return body, truncated or trimmed
+
+
+def triples_body(
+    triples: Iterable[ox.Triple], fmt: Format, prefixes: dict[str, str], cut: Cut
+) -> tuple[bytes, bool]:
+    """The triples in ``fmt`` within ``cut``, and whether any were left out."""
+    kept, truncated = _first(triples, cut, lambda triple: len(str(triple)))
+    body, trimmed = _fitted(
+        lambda count: serialize_triples(kept[:count], fmt, prefixes), len(kept), cut.bytes
+    )
+    return body, truncated or trimmed
+
+
+def _first(items: Iterable[T], cut: Cut, size: Callable[[T], int]) -> tuple[list[T], bool]:
+    """The first items within ``cut`` (their ``size`` summed as they come, so one huge row,
+    say a ``GROUP_CONCAT`` of everything, stops the reading), and whether any were left out."""
+    kept: list[T] = []
+    total = 0
+    for item in items:
+        total += size(item)
+        if len(kept) == cut.rows or total > cut.bytes:
+            return kept, True
+        kept.append(item)
+    return kept, False
+
+
+def _fitted(render: Callable[[int], bytes], count: int, max_bytes: int) -> tuple[bytes, bool]:
+    """The body of the first ``count`` items, or of fewer when the format's own overhead
+    takes it over ``max_bytes``; and whether it had to be fewer."""
+    body = render(count)
+    trimmed = False
+    while len(body) > max_bytes and count > 0:
+        count = min(count - 1, count * max_bytes // len(body))
+        body = render(count)
+        trimmed = True
+    return body, trimmed
 
 
 def _tsv_term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:

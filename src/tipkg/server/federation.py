@@ -1,34 +1,34 @@
 """The SERVICE guard: with federation off no query may call out, and with it on only the
 allowed endpoints, named so that a DNS answer cannot turn them into a door to the local network.
 
-It runs in the query worker, on the query text, before pyoxigraph evaluates it.
+It runs in the query worker, on the normalised text pyoxigraph then evaluates
+(:mod:`.querytext`). With federation off it is the first of two walls: the worker processes
+also have no network at all (:mod:`.isolation`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
 from urllib.parse import urlsplit
 
 from tipkg.server.errors import one_line
-from tipkg.server.published import Published
+from tipkg.server.querytext import QueryText
+from tipkg.settings import Settings
 
 
-def federation_refusal(query: str, published: Published) -> str | None:
+def federation_refusal(query: QueryText, settings: Settings) -> str | None:
     """Why this query's SERVICE calls are refused, or ``None`` when it may run.
 
-    Only queries that could contain SERVICE (the word, or a ``\\u`` escape that might spell it)
-    are parsed with rdflib, whose algebra names every SERVICE endpoint.
+    Only a text in which the engine could read the SERVICE keyword is parsed (with rdflib,
+    whose algebra names every SERVICE endpoint); one that rdflib cannot parse is refused.
     """
-    lowered = query.lower()
-    if "service" not in lowered and "\\u" not in lowered:
+    if not query.may_call_service:
         return None
     try:
-        endpoints = service_endpoints(query, published)
+        endpoints = query.service_endpoints()
     except Exception as error:  # rdflib's parser raises several types
         return f"cannot check this query's SERVICE calls: {one_line(str(error))}"
-    settings = published.settings
     for endpoint in endpoints:
         if not settings.federation:
             return "SERVICE is disabled on this server (federation is off)"
@@ -40,24 +40,6 @@ def federation_refusal(query: str, published: Published) -> str | None:
         if refusal is not None:
             return refusal
     return None
-
-
-def service_endpoints(query: str, published: Published) -> list[str | None]:
-    """Every SERVICE endpoint IRI in ``query`` (``None`` for a variable endpoint)."""
-    from rdflib import URIRef
-    from rdflib.plugins.sparql.algebra import translateQuery, traverse
-    from rdflib.plugins.sparql.parser import parseQuery
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    algebra = translateQuery(parseQuery(query), base=published.base_iri, initNs=published.prefixes)
-    endpoints: list[str | None] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, CompValue) and node.name == "ServiceGraphPattern":
-            endpoints.append(str(node.term) if isinstance(node.term, URIRef) else None)
-
-    traverse(algebra.algebra, visitPre=visit)
-    return endpoints
 
 
 def private_address_refusal(endpoint: str) -> str | None:

@@ -1,6 +1,10 @@
-"""The build's own files: each dump of dist/ byte for byte, and its VoID description."""
+"""The build's own files: each dump byte for byte, and its VoID description. The files come
+from the snapshot the build was loaded from, never from dist/ as it is now, so each carries
+the ETag of the build it belongs to."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pyoxigraph as ox
 from starlette.requests import Request
@@ -9,6 +13,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from tipkg.dist import UNLISTED_FILES
 from tipkg.formats import GRAPH_FORMATS, HTML
 from tipkg.server.errors import NotFound
+from tipkg.server.published import Published
 from tipkg.server.web import acceptable, current_published, graph_response, negotiate, not_modified
 
 
@@ -29,7 +34,17 @@ async def download(request: Request) -> Response:
         media_type += "; charset=utf-8"
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
-    return FileResponse(published.dist_dir / name, media_type=media_type, headers=headers)
+    return BuildFileResponse(published, name, media_type=media_type, headers=headers)
+
+
+class BuildFileResponse(FileResponse):
+    """A file of a build's snapshot. It holds the build until the file is sent: a snapshot's
+    directory is removed once nothing holds its build, and a rebuild may replace the current
+    build while a client is still downloading."""
+
+    def __init__(self, published: Published, name: str, **kwargs: Any):
+        super().__init__(published.dist_dir / name, **kwargs)
+        self.published = published
 
 
 async def well_known_void(request: Request) -> Response:

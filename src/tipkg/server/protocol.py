@@ -1,7 +1,8 @@
 """Reading a SPARQL 1.1 Protocol request: the query, the dataset and the format asked for,
 however they were sent (GET, a direct POST, a form POST), refused in one line when malformed.
 
-Statuses raised here: 400 for a malformed request, 403 for any update, 413 for a query over
+Statuses raised here: 400 for a malformed request (text that is not UTF-8, a graph URI that is
+not an IRI), 403 for any update, 413 for a query over
 ``max_query_bytes``, 415 for an unknown POST body type. A cut answer carries
 :data:`TRUNCATED_HEADER` (SPARQL result formats have no place for it).
 """
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+import pyoxigraph as ox
 from starlette.requests import Request
 
 from tipkg.formats import GRAPH_FORMATS, RESULTS_FORMATS, Format, format_named
@@ -63,7 +65,7 @@ class ProtocolRequest:
 
 async def read_protocol_request(request: Request, settings: Settings) -> ProtocolRequest:
     """The query and dataset from a GET, a direct POST or a form POST."""
-    url_params = decode_form(request.scope["query_string"])
+    url_params = decode_form(request.scope["query_string"], "the query string")
     fields: dict[str, list[str]] = {}
     if request.method == "POST":
         queries, fields = await _read_body(request)
@@ -89,10 +91,20 @@ async def read_protocol_request(request: Request, settings: Settings) -> Protoco
         )
     return ProtocolRequest(
         query=query,
-        default_graphs=tuple(values("default-graph-uri")),
-        named_graphs=tuple(values("named-graph-uri")),
+        default_graphs=graph_iris(values("default-graph-uri"), "default-graph-uri"),
+        named_graphs=graph_iris(values("named-graph-uri"), "named-graph-uri"),
         format_override=format_override,
     )
+
+
+def graph_iris(values: list[str], parameter: str) -> tuple[str, ...]:
+    """The graph IRIs a request names; each must be an absolute IRI (a 400 otherwise)."""
+    for value in values:
+        try:
+            ox.NamedNode(value)
+        except ValueError:
+            raise BadRequest(f"{parameter} {value!r} is not an absolute IRI") from None
+    return tuple(values)
 
 
 async def _read_body(request: Request) -> tuple[list[str], dict[str, list[str]]]:
@@ -107,7 +119,7 @@ async def _read_body(request: Request) -> tuple[list[str], dict[str, list[str]]]
         except UnicodeDecodeError:
             raise BadRequest("the request body is not valid UTF-8") from None
     if media_type == FORM_URLENCODED:
-        fields = decode_form(body)
+        fields = decode_form(body, "the form body")
         return fields.get("query", []), fields
     raise UnsupportedMediaType(
         "POST a query as application/sparql-query or as the 'query' field of "
@@ -115,13 +127,17 @@ async def _read_body(request: Request) -> tuple[list[str], dict[str, list[str]]]
     )
 
 
-def decode_form(raw: bytes) -> dict[str, list[str]]:
+def decode_form(raw: bytes, what: str) -> dict[str, list[str]]:
     """A query string or form body (``application/x-www-form-urlencoded``) as name → values.
 
     Read as UTF-8 first (a client may send raw UTF-8 bytes), then percent-decoded by the
-    standard library, which keeps a malformed escape (``%zz``) as written.
+    standard library, which keeps a malformed escape (``%zz``) as written. Bytes that are not
+    UTF-8, raw or percent-encoded, are a 400: replacing them would answer another query.
     """
-    return parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    try:
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{what} is not valid UTF-8") from None
 
 
 def query_form(query: str) -> str | None:

@@ -1,4 +1,5 @@
-"""The build the server answers from: dist/ read once into a pyoxigraph store, reloaded on change.
+"""The build the server answers from: a snapshot of dist/ read once into a pyoxigraph store,
+reloaded when dist/ changes.
 
 Base IRI rule: a build is written under its *canonical* base (``manifest.json``'s ``base_iri``).
 The server answers under the *effective* base, which is ``settings.base_iri`` when that was set
@@ -8,8 +9,11 @@ loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/`` makes each minted I
 dereferenceable from the local server. Literals are never rewritten.
 
 Route handlers read the build through :func:`tipkg.server.web.current_published`; nothing else
-holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second.
-This module imports nothing of Starlette: query workers load builds with it too.
+holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second
+or so (it is loaded in the background meanwhile). The server loads a build from a
+:class:`~tipkg.server.snapshots.Snapshot` of dist/ and answers everything, its downloads included,
+from that snapshot; its query workers load the same snapshot's directory. This module imports
+nothing of Starlette: query workers load builds with it too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pyoxigraph as ox
 
 from tipkg.dist import MANIFEST_NAME, QUADS_NAME, VOID_NAME, Manifest, read_manifest
 from tipkg.errors import InputError
+from tipkg.server.snapshots import Snapshot, Snapshots, file_stamp
 from tipkg.settings import Settings
 from tipkg.vocab import Iris
 
@@ -63,7 +68,10 @@ class Published:
     etag: str
     last_modified: str
     modified: datetime
-    stamp: tuple[int, int] = field(repr=False)
+    # The fingerprint of the dist/ manifest this build was read from (see snapshots.file_stamp).
+    stamp: tuple[int, int, int] = field(repr=False)
+    # The snapshot its files are in, kept (so on disk) as long as this build is in use.
+    snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _derived_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -125,19 +133,22 @@ def effective_base(canonical_base: str, settings: Settings) -> str:
     return canonical_base
 
 
-def manifest_stamp(dist_dir: Path) -> tuple[int, int]:
-    """A cheap fingerprint of dist/manifest.json (mtime in ns, size); (0, 0) when it is missing."""
-    try:
-        status = (dist_dir / MANIFEST_NAME).stat()
-    except OSError:
-        return (0, 0)
-    return (status.st_mtime_ns, status.st_size)
-
-
 def load_published(dist_dir: Path, settings: Settings) -> Published:
-    """Read dist/ into memory; a missing or half-written build is a one-line ``InputError``."""
+    """Read the build in ``dist_dir`` as it is now; a missing or half-written build is a
+    one-line ``InputError``. (The server reads snapshots: see :func:`load_snapshot`.)"""
     dist_dir = dist_dir.resolve()
-    stamp = manifest_stamp(dist_dir)
+    return _read(dist_dir, settings, file_stamp(dist_dir / MANIFEST_NAME), None)
+
+
+def load_snapshot(snapshots: Snapshots, settings: Settings) -> Published:
+    """Take a snapshot of dist/ and read the build from it."""
+    snapshot = snapshots.take()
+    return _read(snapshot.path, settings, snapshot.stamp, snapshot)
+
+
+def _read(
+    dist_dir: Path, settings: Settings, stamp: tuple[int, int, int], snapshot: Snapshot | None
+) -> Published:
     manifest = read_manifest(dist_dir)
     canonical_base = manifest.base_iri
     base_iri = effective_base(canonical_base, settings)
@@ -160,7 +171,7 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
     except (SyntaxError, ValueError) as error:
         raise InputError(f"unreadable build: {error}", dist_dir) from None
     modified = _parse_modified(manifest.modified, dist_dir)
-    published = Published(
+    return Published(
         dist_dir=dist_dir,
         settings=settings,
         manifest=manifest,
@@ -172,8 +183,8 @@ def load_published(dist_dir: Path, settings: Settings) -> Published:
         last_modified=format_datetime(modified, usegmt=True),
         modified=modified,
         stamp=stamp,
+        snapshot=snapshot,
     )
-    return published
 
 
 def _parse_modified(text: str, dist_dir: Path) -> datetime:
@@ -236,16 +247,20 @@ def _rebased_quads(quads: Any, canonical_base: str, base_iri: str) -> Any:
 
 
 class PublishedHolder:
-    """Keeps the current build; reloads it when dist/manifest.json changes (checked ≤ 1/s).
+    """Keeps the current build; when dist/'s manifest changes (checked at most once a second)
+    a snapshot of the new build is loaded in the background and then served.
 
-    A build that fails to load while the server runs (e.g. a rebuild is half-way) is logged and
-    the previous build keeps being served; the next check tries again.
+    A build that fails to load (a rebuild caught half-way, say) is logged once and changes
+    nothing served: the previous build, its files and its ETags stay; the next check tries
+    again.
     """
 
-    def __init__(self, published: Published):
+    def __init__(self, published: Published, snapshots: Snapshots):
         self._published = published
+        self._snapshots = snapshots
         self._checked_at = time.monotonic()
-        self._failed_stamp: tuple[int, int] | None = None
+        self._failed_stamp: tuple[int, int, int] | None = None
+        self._loading = False
         self._lock = threading.Lock()
 
     def get(self) -> Published:
@@ -253,17 +268,22 @@ class PublishedHolder:
         if now - self._checked_at < RELOAD_CHECK_SECONDS:
             return self._published
         with self._lock:
-            if now - self._checked_at < RELOAD_CHECK_SECONDS:
-                return self._published
-            self._checked_at = now
-            current = self._published
-            stamp = manifest_stamp(current.dist_dir)
-            if stamp != current.stamp:
-                try:
-                    self._published = load_published(current.dist_dir, current.settings)
-                    log.info("reloaded %s (version %s)", current.dist_dir, self._published.version)
-                except InputError as error:
-                    if stamp != self._failed_stamp:  # say it once per broken manifest
-                        log.warning("keeping the previous build: %s", error)
-                    self._failed_stamp = stamp
+            if now - self._checked_at >= RELOAD_CHECK_SECONDS and not self._loading:
+                self._checked_at = now
+                stamp = file_stamp(self._snapshots.dist_dir / MANIFEST_NAME)
+                if stamp != self._published.stamp:
+                    self._loading = True
+                    threading.Thread(target=self._reload, args=(stamp,), daemon=True).start()
         return self._published
+
+    def _reload(self, stamp: tuple[int, int, int]) -> None:
+        current = self._published
+        try:
+            self._published = load_snapshot(self._snapshots, current.settings)
+            log.info("reloaded %s (version %s)", self._snapshots.dist_dir, self._published.version)
+        except InputError as error:
+            if stamp != self._failed_stamp:  # say it once per broken manifest
+                log.warning("keeping the previous build: %s", error)
+            self._failed_stamp = stamp
+        finally:
+            self._loading = False

@@ -1,8 +1,9 @@
 """Queries run in worker processes, so a query past its time limit is really stopped.
 
 pyoxigraph cannot cancel a running query, and a thread cannot be killed, so each query goes to
-one of ``max_concurrent_queries`` worker processes. Each worker loads the build from dist/ once
-(and again only when the build's version changes). A query that outlives ``query_timeout`` has
+one of ``max_concurrent_queries`` worker processes. Each worker loads the build once (and again
+only when a job names another version), from the snapshot the server itself answers from, so
+parent and workers always answer from the same build. A query that outlives ``query_timeout`` has
 its worker killed and replaced; the event loop never waits on a query, so other clients keep
 being answered meanwhile. Requests beyond the pool's size wait for a free worker, at most
 ``query_timeout`` seconds.
@@ -25,7 +26,9 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import struct
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from multiprocessing.connection import Connection
@@ -33,17 +36,27 @@ from pathlib import Path
 from typing import Any
 
 from tipkg.errors import InputError
+from tipkg.server.isolation import isolate_network
 from tipkg.server.published import Published, load_published
 from tipkg.settings import Settings
 
 Handler = Callable[[Published, Any], Any]
+# A build as a job names it: its version, and the directory (a snapshot) it is read from.
+Build = tuple[str, Path]
 
 WORKER_START_SECONDS = 120.0
 WORKER_NICENESS = 5
 RESPAWN_RETRY_SECONDS = 1.0
+STACK_BYTES_PER_QUERY_BYTE = 4096
+MIN_STACK_BYTES = 64 * 1024 * 1024
+MAX_STACK_BYTES = 1024 * 1024 * 1024
 # The result cache is bounded by bytes (settings.query_cache_bytes); one answer larger than
 # this is never kept.
 CACHE_ENTRY_BYTES = 4 * 1024 * 1024
+# What an entry costs beyond the bytes it is counted as (its answer's body and its query's
+# text): the key's and the answer's objects, measured at ~520 bytes (tracemalloc, 5,000 answers),
+# with a margin for the allocator's rounding.
+CACHE_ENTRY_OVERHEAD = 640
 
 log = logging.getLogger(__name__)
 
@@ -57,33 +70,70 @@ class PoolBusy(Exception):
 
 
 class WorkerFailed(Exception):
-    """A worker died or its handler raised: a bug or a resource problem, not the client's fault."""
+    """A worker's handler raised: a bug, not the client's fault."""
 
 
-def _worker_main(conn: Connection, dist_dir: Path, settings: Settings, handler: Handler) -> None:
-    """A worker's life: load the build, say ready, then answer jobs one at a time forever."""
+class WorkerDied(Exception):
+    """The worker died while it held the job (killed from outside, or the job crashed it)."""
+
+
+class WorkerUnreachable(Exception):
+    """The job could not be handed to the worker: it never ran, another worker may take it."""
+
+
+def _worker_main(
+    conn: Connection,
+    dist_dir: Path,
+    settings: Settings,
+    handler: Handler,
+    offline: bool,
+    stack_bytes: int,
+) -> None:
+    """A worker's life: leave the network if asked (first: it needs a single thread), then
+    answer jobs in one thread whose stack is ``stack_bytes``."""
+    not_offline = isolate_network() if offline else None
     # Below the event loop in priority: a worker woken by a job must not preempt the process
     # that answers every client, and a runaway query must not slow it down.
     os.nice(WORKER_NICENESS)
-    fd = conn.fileno()
+    threading.stack_size(stack_bytes)
+    jobs = threading.Thread(
+        target=_answer_jobs, args=(conn.fileno(), dist_dir, settings, handler, not_offline)
+    )
+    jobs.start()
+    jobs.join()
+
+
+def _answer_jobs(
+    fd: int, dist_dir: Path, settings: Settings, handler: Handler, not_offline: str | None
+) -> None:
+    """Load the build, say ready, then answer jobs one at a time forever."""
     try:
         published = load_published(dist_dir, settings)
     except InputError as error:
         _write_frame(fd, ("failed", str(error)))
         return
-    _write_frame(fd, ("ready", published.version))
+    _write_frame(fd, ("ready", not_offline))
     while True:
         try:
-            version, job = _read_frame(fd)
+            (version, build_dir), job = _read_frame(fd)
         except (EOFError, OSError):
             return
         try:
             if version != published.version:
-                published = load_published(dist_dir, settings)
+                published = load_published(build_dir, settings)
             reply = ("ok", handler(published, job))
         except Exception as error:  # reported to the parent, which answers 500 and logs it
             reply = ("error", f"{type(error).__name__}: {error}")
         _write_frame(fd, reply)
+
+
+def worker_stack_bytes(max_query_bytes: int) -> int:
+    """The stack a worker's job thread gets. pyoxigraph's parser and evaluator recurse once per
+    level of nesting, and a query's nesting is bounded by its size: 20,000 bytes of ``{`` or
+    ``STR(`` took ~35 MB of stack (8 MB, a main thread's, died at a few thousand levels and
+    took the worker with it). Only the pages used are ever committed."""
+    wanted = STACK_BYTES_PER_QUERY_BYTE * max_query_bytes
+    return min(max(wanted, MIN_STACK_BYTES), MAX_STACK_BYTES)
 
 
 # Messages cross the pipe as frames: an 8-byte big-endian length, then a pickle.
@@ -123,6 +173,8 @@ class _Worker:
         self.fd = conn.fileno()
         os.set_blocking(self.fd, False)
         self._buffer = bytearray()
+        self.retired = False  # killed, or found dead: never given another job
+        self._watched = False
 
     def _take_frame(self) -> tuple[bool, Any]:
         """(True, message) when the buffer holds a whole frame, else (False, None)."""
@@ -156,10 +208,10 @@ class _Worker:
                 except BlockingIOError:
                     break  # everything available has been read
                 except OSError as error:
-                    future.set_exception(WorkerFailed(f"query worker died ({error})"))
+                    future.set_exception(WorkerDied(f"query worker died ({error})"))
                     return
                 if not chunk:
-                    future.set_exception(WorkerFailed("query worker died"))
+                    future.set_exception(WorkerDied("query worker died"))
                     return
                 self._buffer += chunk
             complete, message = self._take_frame()
@@ -185,10 +237,31 @@ class _Worker:
             except BlockingIOError:
                 await asyncio.sleep(0.001)
             except OSError as error:
-                raise WorkerFailed(f"cannot reach the query worker ({error})") from None
+                raise WorkerUnreachable(f"cannot reach the query worker ({error})") from None
         return await self.receive(timeout)
 
+    def watch_idle(self, on_death: Callable[[], None]) -> None:
+        """While idle the worker says nothing, so its pipe turning readable means it died
+        (or broke the protocol): ``on_death`` is called at once, before a job is sent to it."""
+
+        def on_readable() -> None:
+            with contextlib.suppress(OSError):
+                os.read(self.fd, 1 << 16)
+            self.unwatch()
+            on_death()
+
+        asyncio.get_running_loop().add_reader(self.fd, on_readable)
+        self._watched = True
+
+    def unwatch(self) -> None:
+        """Stop watching; only if watching (once the pipe is closed its number is reused)."""
+        if self._watched:
+            self._watched = False
+            asyncio.get_running_loop().remove_reader(self.fd)
+
     def kill(self) -> None:
+        self.retired = True
+        self.unwatch()
         with contextlib.suppress(OSError):
             self.conn.close()
         if self.process.is_alive():
@@ -197,12 +270,18 @@ class _Worker:
 
 
 class QueryPool:
-    """``max_concurrent_queries`` worker processes and a queue in front of them."""
+    """``max_concurrent_queries`` worker processes and a queue in front of them. With
+    ``offline``, every worker gives up the network before it loads anything
+    (:mod:`.isolation`); a worker that cannot is logged once and runs anyway."""
 
-    def __init__(self, dist_dir: Path, settings: Settings, handler: Handler):
-        self.dist_dir = dist_dir
+    def __init__(
+        self, build_dir: Callable[[], Path], settings: Settings, handler: Handler, offline: bool
+    ):
+        self.build_dir = build_dir
         self.settings = settings
         self.handler = handler
+        self.offline = offline
+        self._warned_online = False
         self.size = max(1, settings.max_concurrent_queries)
         self._context = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
@@ -214,7 +293,7 @@ class QueryPool:
         """Start every worker and wait until each has loaded the build."""
         workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
         for worker in workers:
-            self._idle.put_nowait(worker)
+            self._make_idle(worker)
 
     async def close(self) -> None:
         self._closed = True
@@ -224,36 +303,75 @@ class QueryPool:
             worker.kill()
         self._workers.clear()
 
-    async def run(self, version: str, job: Any) -> Any:
-        """``handler(published, job)`` in a free worker, within ``query_timeout`` seconds.
+    async def run(self, build: Build, job: Any) -> Any:
+        """``handler(published, job)`` in a free worker, within ``query_timeout`` seconds, on
+        ``build``: the version and the directory of the build the caller answers from (a
+        worker holding another version loads that directory first).
 
         Raises ``PoolBusy`` when no worker frees up in time, ``QueryTimeout`` when the query
-        itself runs too long (its worker is killed and replaced), ``WorkerFailed`` otherwise.
+        itself runs too long (its worker is killed and replaced), ``WorkerDied`` when its
+        worker dies meanwhile (replaced too), ``WorkerFailed`` when the handler raised.
         """
         timeout = self.settings.query_timeout
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout)
-        except TimeoutError:
-            raise PoolBusy() from None
-        try:
-            status, value = await worker.call((version, job), timeout)
-        except TimeoutError:
+        deadline = asyncio.get_running_loop().time() + timeout
+        kills_to_retry = self.size
+        while True:
+            worker = await self._take(deadline)
+            try:
+                status, value = await worker.call((build, job), timeout)
+            except WorkerUnreachable:
+                self._replace(worker)
+                continue  # the job never reached it: the next free worker takes it
+            except WorkerDied:
+                self._replace(worker)
+                # SIGKILL comes from outside (an operator, the OOM killer), and may have been
+                # sent while the worker was idle, just before it took this job: the job goes
+                # to another worker, a few times at most. A crash is the job's own doing.
+                if worker.process.exitcode == -signal.SIGKILL and kills_to_retry > 0:
+                    kills_to_retry -= 1
+                    continue
+                raise
+            except TimeoutError:
+                self._replace(worker)
+                raise QueryTimeout() from None
+            except BaseException:
+                # A cancelled request or a dead worker: its pipe may still hold a stale answer.
+                self._replace(worker)
+                raise
+            self._make_idle(worker)
+            if status != "ok":
+                raise WorkerFailed(value)
+            return value
+
+    async def _take(self, deadline: float) -> _Worker:
+        """The next idle worker that is alive, waiting until ``deadline`` (``PoolBusy``)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), deadline - loop.time())
+            except TimeoutError:
+                raise PoolBusy() from None
+            worker.unwatch()
+            if not worker.retired and worker.process.is_alive():
+                return worker
             self._replace(worker)
-            raise QueryTimeout() from None
-        except BaseException:
-            # A cancelled request or a dead worker: its pipe may still hold a stale answer.
-            self._replace(worker)
-            raise
+
+    def _make_idle(self, worker: _Worker) -> None:
+        worker.watch_idle(lambda: self._replace(worker))
         self._idle.put_nowait(worker)
-        if status != "ok":
-            raise WorkerFailed(value)
-        return value
 
     async def _spawn(self) -> _Worker:
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(child_end, self.dist_dir, self.settings, self.handler),
+            args=(
+                child_end,
+                self.build_dir(),
+                self.settings,
+                self.handler,
+                self.offline,
+                worker_stack_bytes(self.settings.max_query_bytes),
+            ),
             name="tipkg-query-worker",
             daemon=True,
         )
@@ -269,6 +387,13 @@ class QueryPool:
         if status != "ready":
             self._discard(worker)
             raise InputError(f"query worker could not load the build: {detail}")
+        if detail is not None and not self._warned_online:
+            self._warned_online = True
+            log.warning(
+                "query workers keep network access (%s): with federation off, SERVICE is "
+                "refused by the query check alone",
+                detail,
+            )
         return worker
 
     def _discard(self, worker: _Worker) -> None:
@@ -276,7 +401,9 @@ class QueryPool:
         self._workers.discard(worker)
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` now; start its successor in the background."""
+        """Kill ``worker`` now; start its successor in the background (once per worker)."""
+        if worker.retired:
+            return
         self._discard(worker)
         if self._closed:
             return
@@ -288,11 +415,11 @@ class QueryPool:
         while not self._closed:
             try:
                 worker = await self._spawn()
-            except (InputError, WorkerFailed, TimeoutError) as error:
+            except (InputError, WorkerDied, TimeoutError) as error:
                 log.warning("query worker failed to start, retrying: %s", error)
                 await asyncio.sleep(RESPAWN_RETRY_SECONDS)
                 continue
-            self._idle.put_nowait(worker)
+            self._make_idle(worker)
             return
 
 
@@ -313,6 +440,8 @@ class ResultCache:
         return entry[1]
 
     def put(self, key: Hashable, value: Any, size: int) -> None:
+        """Keep ``value``, counted as ``size`` bytes plus the objects every entry costs."""
+        size += CACHE_ENTRY_OVERHEAD
         if size > min(self.max_entry_bytes, self.max_bytes) or key in self._entries:
             return
         self._entries[key] = (size, value)

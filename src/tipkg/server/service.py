@@ -25,8 +25,9 @@ def service_description(published: Published, endpoint: str) -> list[ox.Triple]:
     service = ox.NamedNode(endpoint)
     limits = (
         f"Read-only. Queries stop after {settings.query_timeout:g} s and return at most "
-        f"{settings.max_rows} rows (a cut answer carries the HTTP header "
-        f"{TRUNCATED_HEADER}: true). The default graph is the union of the named graphs."
+        f"{settings.max_rows} rows or {settings.max_response_bytes} bytes (a cut answer carries "
+        f"the HTTP header {TRUNCATED_HEADER}: true). The default graph is the union of the "
+        "named graphs, unless the query names its own dataset (FROM, FROM NAMED)."
     )
     features = ["UnionDefaultGraph"] + (["BasicFederatedQuery"] if settings.federation else [])
     triples = [

@@ -90,6 +90,8 @@ async def query_response(
     offered = answer_formats(form)
     if wants_editor(request, protocol, offered):
         return await editor_page(request, published, protocol)
+    if not (protocol.query or "").strip():
+        raise BadRequest("the query is empty")
     override = protocol.format_override
     acceptable(request, offered, override, f"a {form or 'SPARQL'} query")
     job = protocol.job(

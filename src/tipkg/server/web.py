@@ -1,6 +1,6 @@
 """What every route handler does with a request: find the build it is answered from, negotiate
 the format, answer 304 when the client already has the representation, and say where the
-server is reached.
+server is reached (never where a request's ``Host`` header says, unless it is trusted).
 
 Everything served comes from an immutable build, so a representation's validators are derived
 from the build's version (see :meth:`Published.cache_headers`); graphs computed from a build are
@@ -91,14 +91,19 @@ def graph_response(
 
 
 def endpoint_url(request: Request, published: Published) -> str:
-    """Where clients reach the SPARQL endpoint: ``public_url`` if set, else this request's URL."""
-    public_url = published.settings.public_url
-    if public_url:
-        return public_url.rstrip("/") + "/sparql"
-    return f"{request.url.scheme}://{request.url.netloc}/sparql"
+    """Where clients reach the SPARQL endpoint (see :func:`site_url`)."""
+    return site_url(request, published) + "sparql"
 
 
 def site_url(request: Request, published: Published) -> str:
-    """Where clients reach this server: the SPARQL endpoint's URL less its own path, so the two
-    can never disagree."""
-    return endpoint_url(request, published).removesuffix("sparql")
+    """Where clients reach this server: ``public_url`` if set; else this request's own host,
+    if it is one of ``trusted_hosts``; else the base IRI the server answers under. A request's
+    ``Host`` header is the client's to write, so taken as it comes it would put any name into
+    pages and descriptions, and into every shared cache in front of them."""
+    settings = published.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/"
+    host = request.headers.get("host", "").lower()
+    if host and host in settings.trusted_hosts:
+        return f"{request.url.scheme}://{host}/"
+    return published.base_iri

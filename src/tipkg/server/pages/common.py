@@ -3,7 +3,8 @@ are, the version of the pages, the template environment, page queries, editor li
 is safe inside ``<script>``.
 
 Templates autoescape everything; the only markup Jinja does not escape is the embedded JSON-LD
-and editor configuration, which :func:`script_json` makes safe.
+and editor configuration, which :func:`script_json` makes safe. No IRI from the data becomes a
+link unless :func:`clickable` says so.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from string import Template
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -38,6 +39,7 @@ def _fingerprint(folders: Iterable[Path]) -> str:
 
 
 PAGES_VERSION = _fingerprint((TEMPLATES_DIR, STATIC_DIR))
+CLICKABLE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -63,6 +65,15 @@ def select(published: Published, query: str, **terms: Any) -> ox.QuerySolutions:
         use_default_graph_as_union=True,
         prefixes={name: str(ns) for name, ns in published.iris.prefixes().items()},
     )
+
+
+def clickable(iri: str) -> bool:
+    """Whether a link to ``iri`` may be followed from a page: an http(s) or mailto IRI, or a
+    path on this server. Any other scheme (``javascript:``, ``data:``, ``vbscript:``, …) could
+    run code in the page's origin when clicked, and data can hold any IRI."""
+    if iri.startswith("/") and not iri.startswith("//"):
+        return True
+    return urlsplit(iri).scheme.lower() in CLICKABLE_SCHEMES
 
 
 def sparql_href(query: str, **extra: str) -> str:

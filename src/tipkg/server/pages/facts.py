@@ -91,7 +91,7 @@ def _compute_build_facts(published: Published) -> BuildFacts:
     other.sort(key=lambda item: (-item[1], item[0]))
     return BuildFacts(
         dataset_title=title,
-        license=(license_iri, license_name(license_iri)) if license_iri else None,
+        license=(namer.href(license_iri), license_name(license_iri)) if license_iri else None,
         own_classes=tuple(own),
         other_classes=tuple(other),
     )

@@ -147,7 +147,7 @@ def schema_org_dataset(
         "description": summary.description or "",
         "url": site,
         "keywords": summary.keywords,
-        "license": facts.license[0] if facts.license else None,
+        "license": (facts.license[0] or None) if facts.license else None,
         "dateModified": summary.modified or namer.published.manifest.modified,
         "creator": {"@type": "Organization", "@id": creator, "name": namer.display_name(creator)}
         if creator

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 
 from tipkg.formats import HTML
 from tipkg.server.descriptions import MAX_BLANK_DEPTH, Description, representation_path
-from tipkg.server.pages.common import select
+from tipkg.server.pages.common import clickable, select
 from tipkg.server.published import Published
 from tipkg.vocab import DCTERMS, FOAF, NIF, RDF, RDFS, SCHEMA, SKOS, XSD
 
@@ -150,7 +150,7 @@ class ValueView:
 
     kind: str  # "local", "external", "literal" or "blank"
     text: str
-    href: str | None = None
+    href: str | None = None  # "" for an IRI that is not safe to follow
     iri: str | None = None
     note: str | None = None  # the external dataset's name, or a literal's datatype
     language: str | None = None
@@ -263,10 +263,11 @@ class Namer:
         return iri.startswith(self.published.base_iri)
 
     def href(self, iri: str) -> str:
-        """Where a link to ``iri`` goes: our own HTML document, or the IRI itself."""
+        """Where a link to ``iri`` goes: our own HTML document, or the IRI itself; ``""`` (no
+        link: pages show the IRI as text) when following it is unsafe (:func:`clickable`)."""
         if self.is_local(iri):
             return representation_path(self.published, iri, HTML)
-        return iri
+        return iri if clickable(iri) else ""
 
     def external_dataset(self, iri: str) -> ExternalDataset | None:
         """The dataset an outbound link leads into, if the VoID description names it."""
@@ -304,9 +305,11 @@ class Namer:
         label = self.label(iri)
         if dataset is not None:
             text = label or local_name(iri)
-            return ValueView(kind="external", text=text, href=iri, iri=iri, note=dataset.title)
+            return ValueView(
+                kind="external", text=text, href=self.href(iri), iri=iri, note=dataset.title
+            )
         return ValueView(
-            kind="external", text=label or self.prefixed(iri) or iri, href=iri, iri=iri
+            kind="external", text=label or self.prefixed(iri) or iri, href=self.href(iri), iri=iri
         )
 
     def properties(

@@ -1,0 +1,1 @@
+"""The hostile test corpus: every case of issue 8 against the real server."""
