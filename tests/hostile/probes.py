@@ -203,9 +203,10 @@ class Bystander:
                 try:
                     self.ask(connection)
                 except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                    if self.fresh:
-                        raise
-                    # The server closed the kept connection meanwhile: ask on a new one.
+                    # The server closed the connection before answering: a kept one it found
+                    # idle, or (under a flood of connections, before its request was read) a
+                    # new one. A browser retries an idempotent request once on a new
+                    # connection; so does the bystander, and a second failure counts.
                     connection = http.client.HTTPConnection(*self.address, timeout=30)
                     self.ask(connection)
             except (OSError, http.client.HTTPException) as error:

@@ -8,6 +8,7 @@ import json
 from urllib.parse import quote
 
 import httpx
+import pyoxigraph
 import pytest
 
 from hostile.probes import ServerProcess, raw_exchange, watched
@@ -18,8 +19,13 @@ DIRECT = {"Content-Type": "application/sparql-query"}
 
 
 def graph_triples(server: ServerProcess, kind: str) -> int:
-    manifest = json.loads((server.dist_dir / "manifest.json").read_text())
-    return next(g["triples"] for g in manifest["graphs"] if g["iri"].endswith(f"graph/{kind}"))
+    """The triples the server was given in one graph (the hostile build adds quads that no
+    build would publish, so the manifest's counts do not hold)."""
+    graph = (
+        json.loads((server.dist_dir / "manifest.json").read_text())["base_iri"] + "graph/" + kind
+    )
+    quads = pyoxigraph.parse(path=server.dist_dir / "tipkg.nq", format=pyoxigraph.RdfFormat.N_QUADS)
+    return sum(1 for quad in quads if quad.graph_name == pyoxigraph.NamedNode(graph))
 
 
 def count(answer: httpx.Response) -> int:
@@ -33,11 +39,11 @@ def test_from_is_honoured_and_the_protocol_overrides_it(hostile: ServerProcess) 
     with watched(hostile) as watch:
         by_from = httpx.get(hostile.sparql, params={"query": query})
         overridden = httpx.get(
-            hostile.sparql, params={"query": query, "default-graph-uri": graphs + "dataset"}
+            hostile.sparql, params={"query": query, "default-graph-uri": graphs + "shared"}
         )
     watch.assert_contained(seconds=3)
     assert count(by_from) == graph_triples(hostile, "ontology")  # not the whole union
-    assert count(overridden) == graph_triples(hostile, "dataset")
+    assert count(overridden) == graph_triples(hostile, "shared")
 
 
 def test_from_named_gives_named_graphs_and_an_empty_default_graph(
