@@ -4,9 +4,9 @@ Each file in ``tests/fixtures/invalid/`` is dropped into a copy of the real proj
 (so it lands in the document graph beside the real facts). A fixture opening with ``# expect:``
 lines must yield exactly those shape messages (the one it is about, and any a materialisation rule
 carries over); one opening with ``# expect-error: LINE: MESSAGE`` must stop the build with that
-one input error at that line of the fixture. Every fixture also goes through the real ``tipkg``
-command in a subprocess: exit status 1 or 2, one line on stderr naming the fixture's file, and
-never a traceback.
+one input error at that line of the fixture. Every fixture also goes through the ``tipkg build``
+command (in-process; one fixture of each kind in a real subprocess too): exit status 1 or 2, one
+line on stderr naming the fixture's file, and never a traceback.
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ import os
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
 import pytest
+from click.testing import CliRunner
 from rdflib.namespace import RDF, SH
 
+from tipkg.cli import main
 from tipkg.errors import InputError, ValidationFailed
 from tipkg.graph import assemble
+from tipkg.pipeline import check_project
 from tipkg.project import load_project
 from tipkg.settings import Settings
 from tipkg.validate import Finding, Report, check, load_shapes, raise_for
@@ -39,6 +41,8 @@ INVALID_DIR = Path(__file__).parent / "fixtures" / "invalid"
 INVALID_FIXTURES = sorted(INVALID_DIR.glob("*.ttl"))
 EXPECT = "# expect: "
 EXPECT_ERROR = "# expect-error: "
+# The environment the command runs in: no TIPKG_* setting of the caller's leaks in.
+CLEAN_ENV = {name: value for name, value in os.environ.items() if not name.startswith("TIPKG_")}
 
 
 @dataclass(frozen=True)
@@ -105,19 +109,35 @@ def test_shapes_follow_another_base_iri(tmp_path: Path) -> None:
     ]
 
 
+@pytest.fixture(scope="module")
+def fixture_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for every fixture's project: each assembles only the report it changes."""
+    return tmp_path_factory.mktemp("fixture-cache")
+
+
 @pytest.mark.parametrize("fixture", INVALID_FIXTURES, ids=[f.stem for f in INVALID_FIXTURES])
-def test_invalid_fixture_yields_exactly_what_it_expects(fixture: Path, tmp_path: Path) -> None:
+def test_invalid_fixture_yields_exactly_what_it_expects(
+    fixture: Path, tmp_path: Path, fixture_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tipkg build`` (the click command in-process, run from the project's folder as a user
+    would) answers with one located line (see :func:`cli_problems`); the validate stage on the
+    same project finds exactly the fixture's expected messages, each finding located."""
     expected = expectation(fixture)
     assert expected.messages or expected.error, (
         "first line must be '# expect:' or '# expect-error:'"
     )
+    project = fixture_project(fixture, tmp_path)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(
+        main, ["build"], env={**CLEAN_ENV, "TIPKG_CACHE_DIR": str(fixture_cache)}
+    )
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert cli_problems(fixture, result.exit_code, result.stdout, result.stderr) == []
     if expected.error is not None:
-        with pytest.raises(InputError) as raised:
-            validate_with(fixture, tmp_path)
-        placed = report_dir(tmp_path / "project") / fixture.name
-        assert str(raised.value) == f"{placed}:{expected.error_line}: {expected.error}"
         return
-    report = validate_with(fixture, tmp_path)
+    settings = Settings.load({"base_iri": BASE, "cache_dir": str(fixture_cache)}, environ={})
+    report = check_project(load_project(project), settings).report  # read back from the cache
     assert not report.conforms
     found = {finding.message for finding in report.results}
     assert found == expected.messages, report.format_text()
@@ -126,39 +146,53 @@ def test_invalid_fixture_yields_exactly_what_it_expects(fixture: Path, tmp_path:
     assert any(fixture.name in " ".join(f.locations) for f in report.results), report.format_text()
 
 
-def test_every_invalid_fixture_gives_one_located_line_through_the_cli(tmp_path: Path) -> None:
-    """The real command in a subprocess for each fixture: exit 1 (shapes) or 2 (input), exactly
-    one line on stderr that names the fixture's file, and no traceback anywhere."""
+def cli_problems(fixture: Path, exit_code: int, stdout: str, stderr: str) -> list[str]:
+    """What is wrong with ``tipkg build``'s answer to a project holding ``fixture``: it must
+    exit 1 (shapes) or 2 (input) with exactly one line on stderr naming the fixture's file
+    (and, for an input error, its line and message), and no traceback anywhere."""
+    expected = expectation(fixture)
+    lines = stderr.splitlines()
+    placed = f"data/reports/{REPORT_SLUG}/{fixture.name}"
+    problems = []
+    if exit_code != (2 if expected.error else 1):
+        problems.append(f"exit {exit_code}")
+    if "Traceback" in stderr + stdout:
+        problems.append("a traceback")
+    if len(lines) != 1 or not lines[0].startswith("tipkg: error: "):
+        problems.append(f"{len(lines)} lines on stderr")
+    elif expected.error and lines[0] != (
+        f"tipkg: error: {placed}:{expected.error_line}: {expected.error}"
+    ):
+        problems.append("another message")
+    elif not expected.error and placed not in lines[0]:
+        problems.append("no mention of the fixture's file")
+    return [f"{fixture.name}: {', '.join(problems)}: {stderr.strip()[:500]}"] if problems else []
 
-    def run(fixture: Path) -> str | None:
-        project = copy_project(tmp_path / fixture.stem)
-        shutil.copy(fixture, report_dir(project) / fixture.name)
-        result = subprocess.run(
-            [TIPKG, "build"], cwd=project, capture_output=True, text=True, timeout=120
-        )
-        expected = expectation(fixture)
-        lines = result.stderr.splitlines()
-        placed = f"data/reports/{REPORT_SLUG}/{fixture.name}"
-        problems = []
-        if result.returncode != (2 if expected.error else 1):
-            problems.append(f"exit {result.returncode}")
-        if "Traceback" in result.stderr + result.stdout:
-            problems.append("a traceback")
-        if len(lines) != 1 or not lines[0].startswith("tipkg: error: "):
-            problems.append(f"{len(lines)} lines on stderr")
-        elif expected.error and lines[0] != (
-            f"tipkg: error: {placed}:{expected.error_line}: {expected.error}"
-        ):
-            problems.append("another message")
-        elif not expected.error and placed not in lines[0]:
-            problems.append("no mention of the fixture's file")
-        if not problems:
-            return None
-        return f"{fixture.name}: {', '.join(problems)}: {result.stderr.strip()[:500]}"
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        failures = [failure for failure in pool.map(run, INVALID_FIXTURES) if failure]
-    assert failures == []
+def fixture_project(fixture: Path, root: Path) -> Path:
+    project = copy_project(root / fixture.stem)
+    shutil.copy(fixture, report_dir(project) / fixture.name)
+    return project
+
+
+def one_fixture_per_kind() -> list[Path]:
+    """A shape fixture, and an input-error fixture per kind of cause (its message's first word:
+    ``ill-typed``, ``Turtle``, ``names``)."""
+    kinds: dict[str, Path] = {}
+    for fixture in INVALID_FIXTURES:
+        kinds.setdefault((expectation(fixture).error or "shapes").split()[0], fixture)
+    return list(kinds.values())
+
+
+@pytest.mark.parametrize("fixture", one_fixture_per_kind(), ids=lambda fixture: fixture.stem)
+def test_an_invalid_fixture_through_the_real_process(fixture: Path, tmp_path: Path) -> None:
+    """The installed ``tipkg`` in a subprocess, for one shape fixture and one input-error
+    fixture of each kind of cause: the real process's streams and exit status."""
+    project = fixture_project(fixture, tmp_path)
+    result = subprocess.run(
+        [TIPKG, "build"], cwd=project, capture_output=True, text=True, timeout=120, env=CLEAN_ENV
+    )
+    assert cli_problems(fixture, result.returncode, result.stdout, result.stderr) == []
 
 
 def test_every_shape_message_is_produced_by_some_fixture() -> None:

@@ -369,7 +369,8 @@ def prune_cache(cache_dir: Path, keep: Iterable[UnitRecord]) -> None:
 
 def shapes_jsonld_context(project: Project, iris: Iris) -> dict[str, Any]:
     """The JSON-LD context the shapes imply (see :mod:`tipkg.jsonld`)."""
-    from tipkg.validate import load_shapes
+    from tipkg.validate import compiled_shapes
 
     prefixes = {name: str(ns) for name, ns in iris.prefixes().items()}
-    return context_from_shapes(load_shapes(iris.base, project.shape_files), prefixes)
+    shapes, _validator = compiled_shapes(iris.base, project.shape_files)
+    return context_from_shapes(shapes, prefixes)

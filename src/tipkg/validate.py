@@ -30,7 +30,7 @@ from rdflib.term import Node
 from tipkg.errors import ValidationFailed
 from tipkg.graph import KnowledgeGraph, read_turtle
 from tipkg.locate import Location, locate_statement
-from tipkg.shacl import DataGraph, InversePath, Result, compile_shapes
+from tipkg.shacl import DataGraph, InversePath, Result, Validator, compile_shapes
 from tipkg.terms import OxTerm, ToOxigraph, from_oxigraph
 from tipkg.vocab import SCHEMA, Iris, PrefixIndex
 
@@ -116,12 +116,12 @@ def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...], engine: str = "tipk
     """Validate the RDF merge of ``kg``'s graphs; a malformed or unsupported shape file raises
     ``InputError``. ``engine`` is tipkg's own (:mod:`tipkg.shacl`) or pyshacl, the reference
     it is tested against (the same results, far slower)."""
-    shapes = load_shapes(kg.iris.base, shape_files)
+    shapes, validator = compiled_shapes(kg.iris.base, shape_files)
     data = DataGraph(kg.union_triples)
     if engine == "pyshacl":
         results = reference_results(kg.union, shapes)
     else:
-        results = compile_shapes(shapes).validate(data)
+        results = validator.validate(data)
     return _report(kg.iris, shapes, data.store, results, _Locator(kg))
 
 
@@ -133,9 +133,9 @@ def check_description(
 ) -> Report:
     """Validate the dataset description the publish stage generates (VoID, DCAT), together with
     the ontology it names classes and agents from."""
-    shapes = load_shapes(base, shape_files)
+    shapes, validator = compiled_shapes(base, shape_files)
     data = DataGraph([*description, *ontology])
-    results = compile_shapes(shapes).validate(data)
+    results = validator.validate(data)
     return _report(Iris(base), shapes, data.store, results, None)
 
 
@@ -182,6 +182,22 @@ def raise_for(report: Report, what: str = "") -> None:
     (``what`` names what was checked, when it is not the project's own files)."""
     if not report.conforms:
         raise ValidationFailed(f"{what}: {report.summary()}" if what else report.summary())
+
+
+def compiled_shapes(base: str, shape_files: tuple[Path, ...]) -> tuple[Graph, Validator]:
+    """The shapes (do not modify them) and their compiled form, made once per base and file
+    names and contents: compiling takes longer than validating one report, and a build reads the
+    shapes three times (JSON-LD keys, the graph, the description it writes)."""
+    key = (base, tuple((path.name, path.read_bytes()) for path in shape_files))
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 8:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        shapes = load_shapes(base, shape_files)
+        _COMPILED[key] = (shapes, compile_shapes(shapes))
+    return _COMPILED[key]
+
+
+_COMPILED: dict[tuple[str, tuple[tuple[str, bytes], ...]], tuple[Graph, Validator]] = {}
 
 
 def load_shapes(base: str, shape_files: tuple[Path, ...]) -> Graph:
