@@ -23,7 +23,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from tipkg.chunks import save_chunks, write_chunks
+from tipkg.chunks import chunk_parts, pack, write_chunks
 from tipkg.errors import InputError
 from tipkg.graph import (
     KnowledgeGraph,
@@ -40,17 +40,21 @@ from tipkg.terms import iri
 from tipkg.vocab import DCTERMS, Iris
 
 # Part of every key: a new version of the pipeline never reads an older one's results.
-PIPELINE_VERSION = "2026-11-30.2"
+PIPELINE_VERSION = "2026-11-30.3"
 # Below this many units to assemble, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 64
 LAST_BUILD_NAME = "last-build.json"
+PARTS_NAME = "parts.bin"
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class UnitRecord:
-    """One unit's results in the cache: ``graph.nq``, ``origins.nq``, ``chunk.*``, ``meta.json``."""
+    """One unit's results in the cache: ``meta.json`` (counts, the document's entry, and where
+    each part of ``parts.bin`` is) and ``parts.bin`` (every chunk, its gzip member, and the
+    origins: where each asserted statement was written, as N-Quads whose graph names the file).
+    """
 
     unit: Unit
     key: str
@@ -61,8 +65,21 @@ class UnitRecord:
     def graph_iri(self) -> str:
         return str(self.meta["graph"])
 
-    def chunk(self, fmt: str, gzipped: bool = False) -> Path:
-        return self.folder / (f"chunk.{fmt}.gz" if gzipped else f"chunk.{fmt}")
+    def part(self, name: str) -> bytes:
+        offset, length = self.meta["parts"][name]
+        with (self.folder / PARTS_NAME).open("rb") as parts:
+            parts.seek(offset)
+            return parts.read(length)
+
+    def chunk(self, fmt: str, gzipped: bool = False) -> bytes:
+        return self.part(f"{fmt}.gz" if gzipped else fmt)
+
+    def chunk_size(self, fmt: str) -> int:
+        return int(self.meta["parts"][fmt][1])
+
+    def quads(self) -> list[ox.Quad]:
+        """The unit's graph, read back from its N-Quads chunk."""
+        return list(ox.parse(self.chunk("nq"), format=ox.RdfFormat.N_QUADS))
 
 
 @dataclass(frozen=True)
@@ -281,10 +298,12 @@ def _store(
     folder = cache_dir / key[:2] / key
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key[:8]}.", dir=folder.parent))
-    (staging / "graph.nq").write_bytes(chunks["nq"].data)
-    (staging / "origins.nq").write_bytes(_origins_nquads(graph, root))
-    save_chunks(chunks, staging)
-    meta = {**_meta(graph, iris), "sha256": hashlib.sha256(chunks["nq"].data).hexdigest()}
+    parts = {**chunk_parts(chunks), "origins": _origins_nquads(graph, root)}
+    meta = {
+        **_meta(graph, iris),
+        "sha256": hashlib.sha256(chunks["nq"].data).hexdigest(),
+        "parts": pack(parts, staging / PARTS_NAME),
+    }
     (staging / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     try:
         staging.rename(folder)
@@ -331,12 +350,10 @@ def _meta(graph: UnitGraph, iris: Iris) -> dict[str, Any]:
 
 def _read_unit(record: UnitRecord, root: Path) -> UnitGraph:
     graph = iri(record.graph_iri)
-    triples = frozenset(
-        q.triple for q in ox.parse(path=record.folder / "graph.nq", format=ox.RdfFormat.N_QUADS)
-    )
+    triples = frozenset(q.triple for q in record.quads())
     origins = {
         q.triple: root / q.graph_name.value.removeprefix("file:///")
-        for q in ox.parse(path=record.folder / "origins.nq", format=ox.RdfFormat.N_QUADS)
+        for q in ox.parse(record.part("origins"), format=ox.RdfFormat.N_QUADS)
     }
     unit = record.unit
     source = read_source(unit.name, unit.source_path) if unit.source_path else None

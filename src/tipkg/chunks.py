@@ -100,7 +100,26 @@ def gzip_member(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
-def save_chunks(chunks: Mapping[str, Chunk], folder: Path) -> None:
+def pack(parts: Mapping[str, bytes], path: Path) -> dict[str, list[int]]:
+    """Write ``parts`` one after another to one file; return where each is (``[offset,
+    length]`` by name). One file per unit instead of one per part: at 10,000 reports the
+    cache is tens of thousands of files rather than hundreds of thousands, and writing them
+    costs a tenth."""
+    places: dict[str, list[int]] = {}
+    offset = 0
+    with path.open("wb") as out:
+        for name, data in parts.items():
+            out.write(data)
+            places[name] = [offset, len(data)]
+            offset += len(data)
+    return places
+
+
+def chunk_parts(chunks: Mapping[str, Chunk]) -> dict[str, bytes]:
+    """Each chunk and its gzip member under the name a record looks it up by (``ttl``,
+    ``ttl.gz``, …)."""
+    parts: dict[str, bytes] = {}
     for chunk in chunks.values():
-        (folder / f"chunk.{chunk.fmt}").write_bytes(chunk.data)
-        (folder / f"chunk.{chunk.fmt}.gz").write_bytes(chunk.gzipped)
+        parts[chunk.fmt] = chunk.data
+        parts[f"{chunk.fmt}.gz"] = chunk.gzipped
+    return parts

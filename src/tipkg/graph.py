@@ -91,9 +91,13 @@ def load_rules(paths: Iterable[Path], base: str) -> tuple[Rule, ...]:
 class Materialiser:
     """Runs the rules over one unit's triples plus the ontology, to a fixpoint.
 
-    One store is kept for a process's life: the ontology sits in its own graph and each unit is
-    put in the default graph in turn, so a unit costs its rules' queries and nothing more.
+    The ontology sits in its own graph of an in-memory store and each unit is put in the default
+    graph in turn, so a unit costs its rules' queries and little more. The store is replaced
+    every ``STORE_USES`` units: pyoxigraph's in-memory store keeps what was removed from it, and
+    grows slower with every unit cleared (from ~3 to ~13 ms a unit over 300 units).
     """
+
+    STORE_USES = 32
 
     def __init__(self, ontology: Iterable[ox.Triple], rules: tuple[Rule, ...], base: str):
         self.rules = rules
@@ -101,20 +105,30 @@ class Materialiser:
         self.ontology = frozenset(ontology)
         self._ontology_graph = ox.NamedNode(base + "graph/ontology")
         self._store = ox.Store()
-        self._store.extend(
-            ox.Quad(t.subject, t.predicate, t.object, self._ontology_graph) for t in self.ontology
-        )
+        self._uses = 0
+
+    def _fresh_store(self) -> ox.Store:
+        if self._uses % self.STORE_USES == 0:
+            self._store = ox.Store()
+            self._store.extend(
+                ox.Quad(t.subject, t.predicate, t.object, self._ontology_graph)
+                for t in self.ontology
+            )
+        else:
+            self._store.clear_graph(ox.DefaultGraph())
+        self._uses += 1
+        return self._store
 
     def derive(self, triples: Iterable[ox.Triple]) -> frozenset[ox.Triple]:
         """Everything the rules add to ``triples`` (never an ontology triple)."""
         graph = set(triples)
-        self._store.clear_graph(ox.DefaultGraph())
-        self._store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in graph)
+        store = self._fresh_store()
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in graph)
         derived: set[ox.Triple] = set()
         for _ in range(MAX_RULE_PASSES):
             new: set[ox.Triple] = set()
             for rule in self.rules:
-                answer = self._store.query(
+                answer = store.query(
                     rule.text,
                     base_iri=self.base,
                     default_graph=[ox.DefaultGraph(), self._ontology_graph],
@@ -124,7 +138,7 @@ class Materialiser:
                 return frozenset(derived)
             graph |= new
             derived |= new
-            self._store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
+            store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
         raise InputError(f"materialisation rules did not settle after {MAX_RULE_PASSES} passes")
 
 

@@ -58,8 +58,6 @@ from tipkg.terms import ToOxigraph
 from tipkg.timings import Timings, timed
 from tipkg.validate import check_description, raise_for
 
-COPY_BLOCK = 1 << 20
-
 
 def write_dump(assembly: Assembly, fmt: str, out: IO[bytes], gzipped: bool = False) -> str:
     """One dump (or its ``.gz``) to ``out``: the units' chunks in order; its SHA-256."""
@@ -77,23 +75,17 @@ def write_dump(assembly: Assembly, fmt: str, out: IO[bytes], gzipped: bool = Fal
         for index, record in enumerate(_with_content(assembly.data_records, fmt)):
             if index:
                 emit(separator)
-            _copy(record.chunk(fmt, gzipped), emit)
+            emit(record.chunk(fmt, gzipped))
         emit(tail)
     else:
         for record in assembly.data_records:
-            _copy(record.chunk(fmt, gzipped), emit)
+            emit(record.chunk(fmt, gzipped))
     return digest.hexdigest()
 
 
 def _with_content(records: tuple[UnitRecord, ...], fmt: str) -> Iterator[UnitRecord]:
     """The records whose chunk is not empty (an empty JSON-LD slice needs no separator)."""
-    return (r for r in records if r.chunk(fmt).stat().st_size)
-
-
-def _copy(path: Path, emit: object) -> None:
-    with path.open("rb") as chunk:
-        while block := chunk.read(COPY_BLOCK):
-            emit(block)  # type: ignore[operator]
+    return (r for r in records if r.chunk_size(fmt))
 
 
 def write(assembly: Assembly, out_dir: Path, timings: Timings | None = None) -> Manifest:
@@ -170,7 +162,7 @@ def _write_into(
     files.append(
         _save(
             staging / ONTOLOGY_NAME,
-            ontology.chunk("ttl").read_bytes(),
+            ontology.chunk("ttl"),
             "text/turtle",
             ontology.meta["triples"],
         )
@@ -184,7 +176,7 @@ def _write_into(
         # The curators' part of the description first (the counts read titles and dates
         # from it), then the whole description in its place.
         store.remove_graph(described)
-        store.extend(_read_quads(assembly.description_record))
+        store.extend(assembly.description_record.quads())
         with timed(timings, "count"):
             stats = statistics(store, iris, per_graph)
         project = assembly.project
@@ -199,7 +191,7 @@ def _write_into(
         store.flush()
     finally:
         del store  # closed now, even when an error keeps this frame alive in a traceback
-    ontology_triples = [quad.triple for quad in _read_quads(ontology)]
+    ontology_triples = [quad.triple for quad in ontology.quads()]
     with timed(timings, "check description"):
         report = check_description(
             iris.base, ontology_triples, sorted_triples(description), assembly.project.shape_files
@@ -324,10 +316,6 @@ def _changed_graphs(
     return None if len(changes) > DELTA_LIMIT * max(len(new), 1) else changes
 
 
-def _read_quads(record: UnitRecord) -> list[ox.Quad]:
-    return list(ox.parse(path=record.folder / "graph.nq", format=ox.RdfFormat.N_QUADS))
-
-
 def _replace_graphs(store: ox.Store, changes: dict[str, UnitRecord | None]) -> None:
     """Give each changed graph its new triples, and keep the default graph their merge: a
     triple leaves it only when no named graph holds it any more."""
@@ -336,7 +324,7 @@ def _replace_graphs(store: ox.Store, changes: dict[str, UnitRecord | None]) -> N
         old = {quad.triple for quad in store.quads_for_pattern(None, None, None, graph)}
         new: set[ox.Triple] = set()
         if record is not None:
-            new = {quad.triple for quad in _read_quads(record)}
+            new = {quad.triple for quad in record.quads()}
         store.remove_graph(graph)
         store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in new)
         store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
