@@ -36,3 +36,17 @@ def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
     overrides = {"cache_dir": str(out.parent / f"{out.name}-cache"), **settings}
     _, manifest = build(load_project(project_root), Settings.load(overrides, environ={}), out)
     return manifest
+
+
+def write_search_index(project_root: Path, index_path: Path, **settings: object) -> int:
+    """The search index of a project, written the way the build will write it (each unit's
+    entries, then one index): until the build writes ``dist/search.sqlite`` itself, tests that
+    need one make it here. The number of entries."""
+    from tipkg.graph import assemble
+    from tipkg.project import load_project
+    from tipkg.search import unit_entries, write_index
+    from tipkg.settings import Settings
+
+    kg = assemble(load_project(project_root), Settings.load(settings, environ={}))
+    entries = [entry for unit in kg.units for entry in unit_entries(unit, kg.iris.base)]
+    return write_index(entries, index_path)

@@ -146,15 +146,15 @@ class SearchResult:
 
 
 class SearchIndex:
-    """An index file opened read-only, for many searches (a server keeps one per process or
-    thread: a connection is used by the thread that opened it)."""
+    """An index file opened read-only, for many searches: a server keeps one per process and
+    may use it from any thread (Python's SQLite is built serialized, ``threadsafety`` 3)."""
 
     def __init__(self, path: Path):
         if not path.is_file():
             raise InputError("no search index: run `tipkg build` first", path)
         # immutable: a published index never changes in place (a build replaces the file).
         self.connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True
+            f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
         try:
             check_format(self.connection, path)
