@@ -44,7 +44,8 @@ def write_search_index(project_root: Path, index_path: Path, **settings: object)
     need one make it here. The number of entries."""
     from tipkg.graph import assemble
     from tipkg.project import load_project
-    from tipkg.search import unit_entries, write_index
+    from tipkg.search.entries import unit_entries
+    from tipkg.search.index import write_index
     from tipkg.settings import Settings
 
     kg = assemble(load_project(project_root), Settings.load(settings, environ={}))

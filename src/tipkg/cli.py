@@ -45,7 +45,7 @@ def _dump_names() -> Iterable[str]:
 
 
 def _search_kinds() -> Iterable[str]:
-    from tipkg.search import KINDS
+    from tipkg.search.model import KINDS
 
     return KINDS
 
@@ -455,10 +455,10 @@ def search(
     """
     import json
 
-    from tipkg.dist import SEARCH_INDEX_NAME
-    from tipkg.search import search as run_search
+    from tipkg.dist import SEARCH_INDEX_DIR
+    from tipkg.search.engine import search as run_search
 
-    index_path = (dist_dir or context.project_dir / "dist") / SEARCH_INDEX_NAME
+    index_path = (dist_dir or context.project_dir / "dist") / SEARCH_INDEX_DIR
     result = run_search(index_path, text, kinds, document, year, limit)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))

@@ -1,9 +1,10 @@
-"""Answering a search from the index file: ranked hits with safe snippets, and facet counts.
+"""Answering a search from the index: ranked hits with safe snippets, and facet counts.
 
-Hits are ranked by BM25 over the three fields (weights in ``FIELD_WEIGHTS``), ties broken by IRI
-and then by the unit, so the same index answers the same way whatever history built it. Facet
-counts cover every match, not only the page: each facet is counted with the *other* filters
-applied, so a reader who picked one kind still sees how many hits the other kinds have.
+Hits are ranked by BM25 over the three fields (boosts in ``FIELD_BOOSTS``); hits of equal score
+keep a fixed order (by kind, then by a hash of their IRI: :func:`~tipkg.search.index.order_key`),
+so the same entries answer the same way whatever history built the index. Facet counts cover
+every hit, not only the page: each facet is counted with the *other* filters applied, so a
+reader who picked one kind still sees how many hits the other kinds have.
 
 A snippet comes back as parts, each plain text with a flag for whether it matched (and its
 HTML-escaped form), so no caller has to trust markup made from the data.
@@ -12,30 +13,36 @@ HTML-escaped form), so no caller has to trust markup made from the data.
 from __future__ import annotations
 
 import html
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tipkg.errors import InputError, SearchError
-from tipkg.search.entries import KINDS, SentenceRef
-from tipkg.search.index import FIELD_WEIGHTS, TEXT_TABLE, check_format
-from tipkg.search.syntax import to_fts5
+import tantivy
+
+from tipkg.errors import SearchError
+from tipkg.search.index import FIELD_BOOSTS, FIELDS, analyzer, open_index
+from tipkg.search.model import KINDS, SentenceRef
+from tipkg.search.syntax import Node, Term, parse
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
-# Tokens of context in a snippet (FTS5 allows at most 64).
-SNIPPET_TOKENS = 24
+MAX_YEAR = 9999
+# Most words one prefix may stand for: "tr*" would ask for every one of hundreds.
+MAX_PREFIX_WORDS = 200
+SNIPPET_CHARS = 200
+# Context kept before the first match, and how much of a field Tantivy is asked to mark.
+SNIPPET_LEAD_CHARS = 60
+WHOLE_FIELD_CHARS = 1_000_000
 # Documents listed in the document facet (the most frequent); kinds and years are all listed.
 FACET_DOCUMENTS = 25
-# What FTS5's snippet() puts around a match: control characters, which indexed text never holds.
-_MATCH_START, _MATCH_END = "\x02", "\x03"
-_RANK = f"bm25({TEXT_TABLE}, {', '.join(map(str, FIELD_WEIGHTS))})"
-_MATCHES = (
-    f"FROM {TEXT_TABLE} JOIN entries AS e ON e.id = {TEXT_TABLE}.rowid WHERE {TEXT_TABLE} MATCH ?"
-)
+FACET_SIZES = {"kind": len(KINDS), "document": FACET_DOCUMENTS, "year": 10_000}
+# Per segment, every value is counted before the lists are merged, so counts are exact.
+FACET_SEGMENT_SIZE = 1_000_000
+ELLIPSIS = "…"
+
+Filters = dict[str, tantivy.Query]
 
 
 @dataclass(frozen=True)
@@ -88,16 +95,16 @@ class Hit:
 
 @dataclass(frozen=True)
 class Facet:
-    """Hits per value, most first (ties by value); ``distinct`` counts every value, even those
-    a long facet leaves out of ``counts``."""
+    """Hits per value, most first (ties by value); ``others`` counts the hits whose value a
+    long facet leaves out of ``counts``."""
 
     counts: tuple[tuple[str | int, int], ...]
-    distinct: int
+    others: int
 
     def to_json(self) -> dict[str, Any]:
         return {
             "counts": [{"value": value, "count": count} for value, count in self.counts],
-            "distinct": self.distinct,
+            "others": self.others,
         }
 
 
@@ -140,38 +147,20 @@ class SearchResult:
             lines.append(f"  {'':<12}  {' '.join(marked.split())}")
         for name, facet in self.facets.items():
             counts = ", ".join(f"{value} {count:,}" for value, count in facet.counts)
-            more = facet.distinct - len(facet.counts)
-            lines.append(f"{name}: {counts or '-'}" + (f" and {more:,} more" if more else ""))
+            more = f" and {facet.others:,} in others" if facet.others else ""
+            lines.append(f"{name}: {counts or '-'}{more}")
         return "\n".join(lines)
 
 
 class SearchIndex:
-    """An index file opened read-only, for many searches: a server keeps one per process and
-    may use it from any thread (Python's SQLite is built serialized, ``threadsafety`` 3)."""
+    """An index opened for many searches: a server keeps one per process (and reopens it when
+    a new build lands), usable from any thread."""
 
     def __init__(self, path: Path):
-        if not path.is_file():
-            raise InputError("no search index: run `tipkg build` first", path)
-        # immutable: a published index never changes in place (a build replaces the file).
-        self.connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
-        )
-        try:
-            check_format(self.connection, path)
-        except sqlite3.DatabaseError:
-            self.connection.close()
-            raise InputError(
-                "not a search index of this tipkg: rebuild with `tipkg build`", path
-            ) from None
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def __enter__(self) -> SearchIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.index = open_index(path)
+        self.schema = self.index.schema
+        self.searcher = self.index.searcher()
+        self.analyzer = analyzer()
 
     def search(
         self,
@@ -184,7 +173,7 @@ class SearchIndex:
     ) -> SearchResult:
         """The hits for ``text`` (see :mod:`tipkg.search.syntax`), filtered by kind (any of
         ``kinds``), report slug and year; a bad query or filter is a ``SearchError``."""
-        expression = to_fts5(text)
+        tree = parse(text)
         kinds = tuple(dict.fromkeys(kinds))
         unknown = [kind for kind in kinds if kind not in KINDS]
         if unknown:
@@ -193,98 +182,236 @@ class SearchIndex:
             raise SearchError(f"limit must be 1 to {MAX_LIMIT}, not {limit}")
         if not 0 <= offset <= MAX_OFFSET:
             raise SearchError(f"offset must be 0 to {MAX_OFFSET:,}, not {offset}")
-        filters = {
-            "kind": (f"e.kind IN ({', '.join('?' * len(kinds))})", kinds) if kinds else None,
-            "document": ("e.document = ?", (document,)) if document is not None else None,
-            "year": ("e.year = ?", (year,)) if year is not None else None,
-        }
-        try:
-            facets = {name: self._facet(expression, name, filters) for name in filters}
-            total = sum(
-                count for value, count in facets["kind"].counts if not kinds or value in kinds
+        filters: Filters = {}
+        if kinds:
+            filters["kind"] = tantivy.Query.term_set_query(self.schema, "kind", list(kinds))
+        if document is not None:
+            filters["document"] = tantivy.Query.term_query(self.schema, "document", document)
+        if year is not None:
+            filters["year"] = (
+                tantivy.Query.term_query(self.schema, "year", year)
+                if 0 < year <= MAX_YEAR
+                else tantivy.Query.empty_query()
             )
-            hits = self._hits(expression, filters, limit, offset) if total > offset else ()
-        except sqlite3.OperationalError as error:
+        try:
+            matching = self._query(tree)
+            total, ranked = self._ranked(self._filtered(matching, filters), offset + limit)
+            snippets = _Snippets(self.searcher, self.schema, matching)
+            hits = tuple(self._hit(snippets, score, address) for score, address in ranked[offset:])
+            facets = self._facets(matching, filters)
+        except (
+            ValueError
+        ) as error:  # what Tantivy refuses, which the checks above should not let by
             raise SearchError(f"cannot search for {text!r}: {error}") from None
         return SearchResult(text, total, hits, facets, limit, offset)
 
-    def _where(
-        self, filters: dict[str, tuple[str, tuple[Any, ...]] | None], skip: str | None = None
-    ) -> tuple[str, tuple[Any, ...]]:
-        clauses, parameters = "", ()
-        for name, condition in filters.items():
-            if condition is not None and name != skip:
-                clauses += f" AND {condition[0]}"
-                parameters += tuple(condition[1])
-        return clauses, parameters
+    # ------------------------------------------------------------------ queries
 
-    def _facet(
-        self, expression: str, name: str, filters: dict[str, tuple[str, tuple[Any, ...]] | None]
-    ) -> Facet:
-        clauses, parameters = self._where(filters, skip=name)
-        column = f"e.{name}"
-        rows = self.connection.execute(
-            f"SELECT {column}, count(*) {_MATCHES}{clauses} AND {column} IS NOT NULL "
-            f"GROUP BY {column}",
-            (expression, *parameters),
-        ).fetchall()
-        rows.sort(key=lambda row: (-row[1], row[0]))
-        shown = rows[:FACET_DOCUMENTS] if name == "document" else rows
-        return Facet(tuple((value, count) for value, count in shown), len(rows))
+    def _query(self, node: Node) -> tantivy.Query:
+        if isinstance(node, Term):
+            return self._term(node)
+        operands = [self._query(operand) for operand in node.operands]
+        if node.operator == "OR":
+            clauses = [(tantivy.Occur.Should, query) for query in operands]
+        elif node.operator == "AND":
+            clauses = [(tantivy.Occur.Must, query) for query in operands]
+        else:
+            clauses = [(tantivy.Occur.Must, operands[0]), (tantivy.Occur.MustNot, operands[1])]
+        return tantivy.Query.boolean_query(clauses)
 
-    def _hits(
-        self,
-        expression: str,
-        filters: dict[str, tuple[str, tuple[Any, ...]] | None],
-        limit: int,
-        offset: int,
-    ) -> tuple[Hit, ...]:
-        clauses, parameters = self._where(filters)
-        ranked = self.connection.execute(
-            f"SELECT e.id, {_RANK} AS score {_MATCHES}{clauses} "
-            "ORDER BY score, e.iri, e.unit LIMIT ? OFFSET ?",
-            (expression, *parameters, limit, offset),
-        ).fetchall()
-        ids = [row[0] for row in ranked]
-        # Snippets only for the page: snippet() costs a read of the entry's text.
-        details = {
-            row[0]: row[1:]
-            for row in self.connection.execute(
-                "SELECT e.id, e.iri, e.kind, e.label, e.document, e.year, e.sentence, "
-                "e.sentence_begin, e.sentence_end, "
-                f"snippet({TEXT_TABLE}, -1, char(2), char(3), '…', {SNIPPET_TOKENS}) "
-                f"{_MATCHES} AND e.id IN ({', '.join('?' * len(ids))})",
-                (expression, *ids),
+    def _term(self, term: Term) -> tantivy.Query:
+        """The term in any field, each field's BM25 score boosted by its weight."""
+        words = self.analyzer.analyze(term.text)
+        per_field = []
+        for field in FIELDS:
+            if term.prefix:
+                queries = [self._word(field, word) for word in self._expand(field, words[0])]
+            elif len(words) == 1:
+                queries = [self._word(field, words[0])]
+            else:
+                queries = [tantivy.Query.phrase_query(self.schema, field, words)]
+            per_field += [tantivy.Query.boost_query(q, FIELD_BOOSTS[field]) for q in queries]
+        if not per_field:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in per_field])
+
+    def _word(self, field: str, word: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self.schema, field, word)
+
+    def _expand(self, field: str, prefix: str) -> list[str]:
+        """The indexed words of ``field`` that start with ``prefix`` (each then ranked by BM25
+        like a word typed in full)."""
+        found = self.searcher.terms_with_prefix(field, prefix, limit=MAX_PREFIX_WORDS + 1)
+        if len(found) > MAX_PREFIX_WORDS:
+            raise SearchError(
+                f"{prefix}* stands for more than {MAX_PREFIX_WORDS} words: type more of the word"
             )
-        }
-        hits = []
-        for entry_id, score in ranked:
-            iri, kind, label, document, year, number, begin, end, snippet = details[entry_id]
-            hits.append(
-                Hit(
-                    iri=iri,
-                    kind=kind,
-                    label=label,
-                    document=document,
-                    year=year,
-                    snippet=snippet_parts(snippet),
-                    sentence=SentenceRef(number, begin, end) if number is not None else None,
-                    score=-score,
+        return sorted(word for word, _ in found)
+
+    def _filtered(self, matching: tantivy.Query, filters: Filters) -> tantivy.Query:
+        """``matching`` within the filters, which select without adding to the score."""
+        if not filters:
+            return matching
+        clauses = [(tantivy.Occur.Must, matching)]
+        clauses += [
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(query, 0.0))
+            for query in filters.values()
+        ]
+        return tantivy.Query.boolean_query(clauses)
+
+    # ------------------------------------------------------------------ hits
+
+    def _ranked(
+        self, query: tantivy.Query, wanted: int
+    ) -> tuple[int, list[tuple[float, tantivy.DocAddress]]]:
+        """The number of hits, and the first ``wanted`` in order. Tantivy orders equal scores by
+        where documents happen to lie, so every hit tied with the last one wanted is fetched
+        and all are ordered by their ``order`` key."""
+        fetch = wanted + 1
+        first = self.searcher.search(query, fetch, count=True)
+        hits = first.hits
+        while len(hits) == fetch and hits[-1][0] == hits[wanted - 1][0]:
+            fetch *= 4
+            hits = self.searcher.search(query, fetch, count=False).hits
+        keys = self.searcher.fast_field_values("order", [address for _, address in hits])
+        ordered = sorted(zip(hits, keys, strict=True), key=lambda hit: (-hit[0][0], hit[1]))
+        return int(first.count), [hit for hit, _ in ordered[:wanted]]
+
+    def _hit(self, snippets: _Snippets, score: float, address: tantivy.DocAddress) -> Hit:
+        document = self.searcher.doc(address)
+        number = document.get_first("sentence")
+        return Hit(
+            iri=document.get_first("iri"),
+            kind=document.get_first("kind"),
+            label=document.get_first("label"),
+            document=document.get_first("document"),
+            year=document.get_first("year"),
+            snippet=snippets.of(document),
+            sentence=(
+                SentenceRef(
+                    number,
+                    document.get_first("sentence_begin"),
+                    document.get_first("sentence_end"),
                 )
+                if number is not None
+                else None
+            ),
+            score=float(score),
+        )
+
+    # ------------------------------------------------------------------ facets
+
+    def _facets(self, matching: tantivy.Query, filters: Filters) -> dict[str, Facet]:
+        """Each facet counted under the other facets' filters: one aggregation per distinct
+        set of filters (a single one when nothing is filtered)."""
+        by_filters: dict[tuple[str, ...], list[str]] = {}
+        for name in FACET_SIZES:
+            by_filters.setdefault(tuple(f for f in filters if f != name), []).append(name)
+        facets: dict[str, Facet] = {}
+        for applied, names in by_filters.items():
+            query = self._filtered(matching, {f: filters[f] for f in applied})
+            request = {
+                name: {
+                    "terms": {
+                        "field": name,
+                        "size": FACET_SIZES[name],
+                        "segment_size": FACET_SEGMENT_SIZE,
+                    }
+                }
+                for name in names
+            }
+            answer = self.searcher.aggregate(query, request)
+            for name in names:
+                buckets = answer[name]["buckets"]
+                counts = sorted(
+                    ((bucket["key"], int(bucket["doc_count"])) for bucket in buckets),
+                    key=lambda pair: (-pair[1], pair[0]),
+                )
+                facets[name] = Facet(tuple(counts), int(answer[name]["sum_other_doc_count"]))
+        return {name: facets[name] for name in FACET_SIZES}
+
+
+class _Snippets:
+    """Snippets for one query's hits: a passage of the first field (names, text, notes) with a
+    match in it, around its first match; else the start of the first field there is.
+
+    Tantivy cuts a field into fixed windows and picks one, which can leave a match at a
+    window's very edge; it is asked for the whole field and the passage is cut here."""
+
+    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query):
+        self.searcher = searcher
+        self.schema = schema
+        self.query = query
+        self.generators: dict[str, tantivy.SnippetGenerator] = {}
+
+    def _generator(self, field: str) -> tantivy.SnippetGenerator:
+        if field not in self.generators:
+            generator = tantivy.SnippetGenerator.create(
+                self.searcher, self.query, self.schema, field
             )
-        return tuple(hits)
+            generator.set_max_num_chars(WHOLE_FIELD_CHARS)
+            self.generators[field] = generator
+        return self.generators[field]
+
+    def of(self, document: tantivy.Document) -> tuple[SnippetPart, ...]:
+        texts = {field: document.get_first(field) for field in FIELDS}
+        present = [field for field in FIELDS if texts[field]]
+        for field in present:
+            snippet = self._generator(field).snippet_from_doc(document)
+            if snippet.highlighted():
+                return _passage(texts[field], _matches(snippet))
+        return _passage(texts[present[0]], []) if present else ()
 
 
-def snippet_parts(marked: str) -> tuple[SnippetPart, ...]:
-    """FTS5's snippet (matches between the two marks) as parts of plain text."""
-    parts = []
-    for index, chunk in enumerate(marked.split(_MATCH_START)):
-        if index == 0:
-            parts.append(SnippetPart(chunk, False))
-            continue
-        matched, _, rest = chunk.partition(_MATCH_END)
-        parts += [SnippetPart(matched, True), SnippetPart(rest, False)]
-    return tuple(part for part in parts if part.text)
+def _matches(snippet: tantivy.Snippet) -> list[tuple[int, int]]:
+    """Where the matches are, in code points of the field's text (Tantivy counts UTF-8 bytes
+    from the start of its fragment, which here is the start of the field)."""
+    fragment = snippet.fragment().encode("utf-8")
+    offset = snippet.fragment_range().start
+
+    def chars(end: int) -> int:
+        return len(fragment[:end].decode("utf-8", errors="ignore")) + offset
+
+    return [(chars(match.start), chars(match.end)) for match in snippet.highlighted()]
+
+
+def _passage(text: str, matches: list[tuple[int, int]]) -> tuple[SnippetPart, ...]:
+    """About ``SNIPPET_CHARS`` of ``text`` from a little before the first match, cut between
+    words, as parts; an ellipsis where text is left out."""
+    first_begin, first_end = matches[0] if matches else (0, 0)
+    start = max(0, min(first_begin - SNIPPET_LEAD_CHARS, len(text) - SNIPPET_CHARS))
+    if start > 0:
+        space = text.find(" ", start, first_begin)
+        start = space + 1 if space >= 0 else first_begin
+    end = max(start + SNIPPET_CHARS, first_end)
+    if end < len(text):
+        space = text.rfind(" ", first_end, end)
+        end = space if space > first_end else end
+    else:
+        end = len(text)
+    parts = [SnippetPart(ELLIPSIS, False)] if start > 0 else []
+    position = start
+    for begin, finish in matches:
+        if begin >= end:
+            break
+        parts.append(SnippetPart(text[position:begin], False))
+        position = min(finish, end)
+        parts.append(SnippetPart(text[begin:position], True))
+    parts.append(SnippetPart(text[position:end], False))
+    if end < len(text):
+        parts.append(SnippetPart(ELLIPSIS, False))
+    return _merged(part for part in parts if part.text)
+
+
+def _merged(parts: Iterable[SnippetPart]) -> tuple[SnippetPart, ...]:
+    """Adjacent parts of the same flag as one (the ellipsis joins its neighbour)."""
+    merged: list[SnippetPart] = []
+    for part in parts:
+        if merged and merged[-1].match == part.match:
+            merged[-1] = SnippetPart(merged[-1].text + part.text, part.match)
+        else:
+            merged.append(part)
+    return tuple(merged)
 
 
 def search(
@@ -297,5 +424,4 @@ def search(
     offset: int = 0,
 ) -> SearchResult:
     """One search of the index at ``index_path`` (see :meth:`SearchIndex.search`)."""
-    with SearchIndex(index_path) as index:
-        return index.search(text, kinds, document, year, limit, offset)
+    return SearchIndex(index_path).search(text, kinds, document, year, limit, offset)

@@ -10,17 +10,14 @@ that only adds a name as stated for a state gives an entry of kind ``other``.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 from rdflib.namespace import DCTERMS, ORG, RDF, RDFS, SKOS
 
 from tipkg.graph import UnitGraph
+from tipkg.search.model import KINDS, OTHER, Entry, SentenceRef
 from tipkg.vocab import NIF, SCHEMA, Iris
 
 # Units whose graphs hold nothing a reader searches for: the ontology's terms are documented on
@@ -36,61 +33,27 @@ NOTE_PREDICATES = (str(SKOS.editorialNote),)
 NAME_AS_STATED = "nameAsStated"  # in the project's own namespace: tip:nameAsStated
 START_DATE = str(SCHEMA.startDate)
 
-# The kinds a reader filters by, each with the types (local to the base's ``ontology#`` when
-# written ``tip:``) that give it; the first kind whose types a resource has wins, so a state
-# (also an ``org:FormalOrganization``) is a state, and a statement (also a ``schema:CreativeWork``)
-# is a statement.
-KIND_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("meeting", ("tip:Meeting",)),
-    ("state", ("tip:SovereignState",)),
-    ("territory", ("tip:DependentTerritory",)),
-    ("statement", ("tip:Statement",)),
-    ("sentence", (str(NIF.Sentence),)),
-    ("report", (str(NIF.Context),)),
-    ("concept", (str(SKOS.Concept),)),
-    (
-        "organisation",
-        (str(ORG.FormalOrganization), str(ORG.OrganizationalUnit), str(SCHEMA.Organization)),
+# The types (``tip:`` for the base's ``ontology#``) that give each kind but ``other``. A resource
+# takes the first kind in ``KINDS`` whose types it has: a state (also an
+# ``org:FormalOrganization``) is a state, a statement (also a ``schema:CreativeWork``) a statement.
+KIND_TYPES: dict[str, tuple[str, ...]] = {
+    "meeting": ("tip:Meeting",),
+    "state": ("tip:SovereignState",),
+    "territory": ("tip:DependentTerritory",),
+    "statement": ("tip:Statement",),
+    "sentence": (str(NIF.Sentence),),
+    "report": (str(NIF.Context),),
+    "concept": (str(SKOS.Concept),),
+    "organisation": (
+        str(ORG.FormalOrganization),
+        str(ORG.OrganizationalUnit),
+        str(SCHEMA.Organization),
     ),
-)
-OTHER = "other"
+}
 MAX_LABEL_CHARS = 120
-KINDS = (*(kind for kind, _ in KIND_TYPES), OTHER)
 
-# Characters that are not text: the index marks matches in snippets with two of them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_YEAR = re.compile(r"^(-?\d{4})")
-
-
-@dataclass(frozen=True)
-class SentenceRef:
-    """Where a sentence hit is in its report: its number and its code point offsets."""
-
-    number: int
-    begin: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One searchable resource as one unit describes it.
-
-    ``names`` are labels, titles, alternate names and names as stated; ``text`` descriptions,
-    definitions and a sentence's own text; ``notes`` editorial notes. ``document`` is the report's
-    slug for entries of a report's graph, ``year`` the year the entry is about (see
-    :func:`unit_entries`).
-    """
-
-    unit: str
-    iri: str
-    kind: str
-    label: str
-    names: tuple[str, ...]
-    text: tuple[str, ...]
-    notes: tuple[str, ...]
-    document: str | None = None
-    year: int | None = None
-    sentence: SentenceRef | None = None
+# A date's year, 1 to 9999 (a year before the common era gives none).
+_YEAR = re.compile(r"^(\d{4})")
 
 
 def unit_entries(unit_graph: UnitGraph, base: str) -> tuple[Entry, ...]:
@@ -115,7 +78,9 @@ def unit_entries(unit_graph: UnitGraph, base: str) -> tuple[Entry, ...]:
         elif isinstance(triple.object, ox.Literal):
             literals.setdefault(subject, {}).setdefault(predicate, []).append(triple.object)
     kind_types = tuple(
-        (kind, frozenset(_expand(name, iris) for name in names)) for kind, names in KIND_TYPES
+        (kind, frozenset(_expand(name, iris) for name in KIND_TYPES[kind]))
+        for kind in KINDS
+        if kind != OTHER
     )
     name_as_stated = str(iris.tip[NAME_AS_STATED])
     meeting_years = {
@@ -162,7 +127,7 @@ def unit_entries(unit_graph: UnitGraph, base: str) -> tuple[Entry, ...]:
                     kind="sentence",
                     label=f"{title[0]}, {label.lower()}" if title else label,
                     names=(),
-                    text=(_clean(sentence.text),),
+                    text=(sentence.text,),
                     notes=(),
                     document=slug,
                     year=report_year,
@@ -198,7 +163,7 @@ def _kind(resource_types: set[str], kind_types: tuple[tuple[str, frozenset[str]]
 
 def _year(dates: Iterable[ox.Literal]) -> int | None:
     years = [int(match.group(1)) for date in dates if (match := _YEAR.match(date.value))]
-    return min(years, default=None)
+    return min((year for year in years if year), default=None)
 
 
 def _texts(values: Mapping[str, list[ox.Literal]], predicates: Iterable[str]) -> tuple[str, ...]:
@@ -208,44 +173,9 @@ def _texts(values: Mapping[str, list[ox.Literal]], predicates: Iterable[str]) ->
     for predicate in predicates:
         literals = values.get(predicate, [])
         ordered = sorted(literals, key=lambda lit: (lit.language not in (None, "en"), lit.value))
-        found += [_clean(literal.value) for literal in ordered]
+        found += [literal.value for literal in ordered]
     return _unique(found)
 
 
 def _unique(texts: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text for text in texts if text.strip()))
-
-
-def _clean(text: str) -> str:
-    """Text as indexed: control characters become spaces (they are not searched, and two of
-    them mark matches in snippets); offsets are unchanged."""
-    return _CONTROL.sub(" ", text)
-
-
-# ------------------------------------------------------------------ the build's cache
-
-
-def save_entries(entries: Iterable[Entry], path: Path) -> None:
-    """Write entries as JSON lines (one unit's, in its cache folder)."""
-    lines = (json.dumps(asdict(entry), ensure_ascii=False) + "\n" for entry in entries)
-    path.write_text("".join(lines), encoding="utf-8")
-
-
-def load_entries(path: Path) -> Iterator[Entry]:
-    """The entries :func:`save_entries` wrote, in the same order."""
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            yield _entry(json.loads(line))
-
-
-def _entry(fields: dict[str, Any]) -> Entry:
-    sentence = fields.pop("sentence")
-    return Entry(
-        **{
-            **fields,
-            "names": tuple(fields["names"]),
-            "text": tuple(fields["text"]),
-            "notes": tuple(fields["notes"]),
-        },
-        sentence=SentenceRef(**sentence) if sentence else None,
-    )

@@ -1,11 +1,11 @@
-"""The query language people type, checked and rewritten into FTS5's.
+"""The query language people type, read into a tree the engine turns into its own queries.
 
-Words (``trafficking``), prefixes (``traffick*``), quoted phrases (``"victim protection"``,
-``"victim prot"*``), ``AND`` (also implied between terms), ``OR``, ``NOT`` (``a NOT b``: FTS5 has
-no unary NOT) and parentheses. Every term is passed to FTS5 as a quoted string, so punctuation in
-a word (``COVID-19``, ``St.``, ``name:value``) is text, never FTS5 syntax; everything else that
-FTS5 would refuse is refused here first, as a :class:`SearchError` with one line saying what to
-type instead. Limits keep one query's cost bounded.
+Words (``trafficking``), prefixes (``traffick*``), quoted phrases (``"victim protection"``),
+``AND`` (also implied between terms), ``OR``, ``NOT`` (``a NOT b``: there is no query for
+"everything but") and parentheses; ``NOT`` binds tighter than ``AND``, ``AND`` than ``OR``. A word
+is text whatever its punctuation (``COVID-19`` is the phrase "covid 19", ``name:value`` two
+words), so no engine syntax leaks through. What cannot be read is a :class:`SearchError` with
+one line saying what to type instead; limits keep the cost of one query bounded.
 """
 
 from __future__ import annotations
@@ -17,39 +17,59 @@ from tipkg.errors import SearchError
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 16
-# A shorter prefix would expand to a large part of the vocabulary.
+# A shorter prefix would stand for a large part of the vocabulary.
 MIN_PREFIX_CHARS = 2
 OPERATORS = ("AND", "OR", "NOT")
 
 _LEXEME = re.compile(r'\s+|"[^"]*"\*?|"|\(|\)|[^\s"()]+')
-# unicode61 makes tokens of letters and digits (and private-use characters); a term without
-# one is punctuation, which matches nothing.
-_TOKEN_CHARACTER = re.compile(r"[^\W_]")
+# The index makes words of runs of letters and digits; a term without one is punctuation.
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word, a phrase (``phrase``: it was quoted) or a word's beginning (``prefix``)."""
+
+    text: str
+    phrase: bool = False
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """``AND`` and ``OR`` of two or more operands; ``NOT``: the first without the second."""
+
+    operator: str
+    operands: tuple[Node, ...]
+
+
+Node = Term | Operation
 
 
 @dataclass(frozen=True)
 class _Lexeme:
     kind: str  # "term", "operator", "(" or ")"
-    text: str  # the FTS5 string for a term, the operator, or the parenthesis
+    text: str
+    term: Term | None = None
 
 
-def to_fts5(query: str) -> str:
-    """The FTS5 expression for ``query``, or a :class:`SearchError` saying what is wrong."""
+def parse(query: str) -> Node:
+    """The tree of ``query``, or a :class:`SearchError` saying what is wrong."""
     if len(query) > MAX_QUERY_CHARS:
         raise SearchError(
             f"the query is {len(query):,} characters long; at most {MAX_QUERY_CHARS} are searched"
         )
     lexemes = _lex(query)
-    terms = sum(1 for lexeme in lexemes if lexeme.kind == "term")
     if not lexemes:
         raise SearchError('nothing to search for: type a word, a prefix* or a "quoted phrase"')
+    terms = sum(1 for lexeme in lexemes if lexeme.kind == "term")
     if terms > MAX_TERMS:
         raise SearchError(f"the query has {terms} terms; at most {MAX_TERMS} are searched")
     parser = _Parser(lexemes)
-    expression = parser.disjunction()
+    tree = parser.disjunction()
     if parser.position < len(lexemes):
         raise SearchError("unmatched ')': remove it or add a '(' before it")
-    return expression
+    return tree
 
 
 def _lex(query: str) -> list[_Lexeme]:
@@ -67,36 +87,32 @@ def _lex(query: str) -> list[_Lexeme]:
         else:
             term = _term(text)
             if term is not None:
-                lexemes.append(_Lexeme("term", term))
+                lexemes.append(_Lexeme("term", text, term))
     return lexemes
 
 
-def _term(text: str) -> str | None:
-    """A word or phrase as an FTS5 string (``*`` kept as a prefix mark); ``None`` for
-    punctuation alone."""
-    quoted = text.startswith('"')
+def _term(text: str) -> Term | None:
+    """The term ``text`` stands for; ``None`` for punctuation alone, which matches nothing."""
+    phrase = text.startswith('"')
     body = text.rstrip("*")
     prefix = body != text
-    if quoted:
+    if phrase:
         body = body[1:-1]
-    if not _TOKEN_CHARACTER.search(body):
-        if prefix:
-            raise SearchError("a '*' must follow the start of a word: traffick*")
-        return None
-    if prefix:
-        last_token = re.split(r"[\W_]+", body.strip())[-1]
-        if len(last_token) < MIN_PREFIX_CHARS:
-            raise SearchError(
-                f"a prefix needs at least {MIN_PREFIX_CHARS} letters before '*': "
-                f"{text!r} would match too much"
-            )
-    fts5 = '"' + body.replace('"', '""') + '"'
-    return fts5 + " *" if prefix else fts5
+    words = _WORD.findall(body)
+    if prefix and phrase:
+        raise SearchError("a '*' ends a word, not a quoted phrase: traffick*")
+    if prefix and len(words) != 1:
+        raise SearchError("a '*' must follow the start of one word: traffick*")
+    if prefix and len(words[0]) < MIN_PREFIX_CHARS:
+        raise SearchError(
+            f"a prefix needs at least {MIN_PREFIX_CHARS} letters before '*': "
+            f"{text!r} would match too much"
+        )
+    return Term(body, phrase, prefix) if words else None
 
 
 class _Parser:
-    """Recursive descent over FTS5's precedence (NOT binds tighter than AND, AND than OR),
-    writing the expression back with every operator and parenthesis explicit."""
+    """Recursive descent over the precedence (NOT tighter than AND, AND tighter than OR)."""
 
     def __init__(self, lexemes: list[_Lexeme]):
         self.lexemes = lexemes
@@ -113,35 +129,35 @@ class _Parser:
             return True
         return False
 
-    def disjunction(self) -> str:
-        parts = [self._conjunction()]
+    def disjunction(self) -> Node:
+        operands = [self._conjunction()]
         while self._take("operator", "OR"):
-            parts.append(self._conjunction("OR"))
-        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+            operands.append(self._conjunction("OR"))
+        return operands[0] if len(operands) == 1 else Operation("OR", tuple(operands))
 
-    def _conjunction(self, after: str | None = None) -> str:
-        parts = [self._negation(after)]
+    def _conjunction(self, after: str | None = None) -> Node:
+        operands = [self._negation(after)]
         while True:
             if self._take("operator", "AND"):
-                parts.append(self._negation("AND"))
+                operands.append(self._negation("AND"))
                 continue
             lexeme = self._peek()
             if lexeme is None or lexeme.kind not in ("term", "("):
                 break
-            parts.append(self._negation())
-        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+            operands.append(self._negation())
+        return operands[0] if len(operands) == 1 else Operation("AND", tuple(operands))
 
-    def _negation(self, after: str | None = None) -> str:
-        expression = self._primary(after)
+    def _negation(self, after: str | None = None) -> Node:
+        node = self._primary(after)
         while self._take("operator", "NOT"):
-            expression = f"({expression} NOT {self._primary('NOT')})"
-        return expression
+            node = Operation("NOT", (node, self._primary("NOT")))
+        return node
 
-    def _primary(self, after: str | None) -> str:
+    def _primary(self, after: str | None) -> Node:
         lexeme = self._peek()
-        if lexeme is not None and lexeme.kind == "term":
+        if lexeme is not None and lexeme.term is not None:
             self.position += 1
-            return lexeme.text
+            return lexeme.term
         if self._take("("):
             self.depth += 1
             inner = self.disjunction()
