@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/tipkg build
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf dist build tests/artifacts .pytest_cache node_modules src/tipkg/static/vendor

@@ -44,6 +44,12 @@ def _dump_names() -> Iterable[str]:
     return DUMP_FORMATS
 
 
+def _search_kinds() -> Iterable[str]:
+    from tipkg.search.model import KINDS
+
+    return KINDS
+
+
 def _query_output_names() -> Iterable[str]:
     from tipkg.query import FORMATS
 
@@ -433,6 +439,60 @@ def synth(context: Context, documents: int, out: Path, seed: int, plant_violatio
     base_iri = context.settings.base_iri
     summary = write_corpus(out, documents, seed, project_root, base_iri, plant_violations)
     click.echo(summary.line())
+
+
+@command
+@click.argument("text")
+@click.option(
+    "--kind",
+    "kinds",
+    type=LazyChoice(_search_kinds),
+    multiple=True,
+    help="Only hits of this kind (repeat for several).",
+)
+@click.option("--document", default=None, help="Only hits from this report (its slug).")
+@click.option("--year", type=int, default=None, help="Only hits about this year.")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@text_or_json
+@click.option(
+    "--dist",
+    "dist_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory written by `tipkg build` [default: PROJECT/dist].",
+)
+def search(
+    context: Context,
+    text: str,
+    kinds: tuple[str, ...],
+    document: str | None,
+    year: int | None,
+    limit: int,
+    fmt: str,
+    dist_dir: Path | None,
+) -> None:
+    """Search the build's full-text index: names, descriptions, notes and report sentences.
+
+    TEXT is words (all must match), prefix* words, "quoted phrases", and AND, OR, NOT
+    (a NOT b) with parentheses. Hits are ranked by BM25; matches are shown [like this].
+
+    \b
+    Example:
+      tipkg search Haiti
+      tipkg search '"victim protection"' --kind sentence --kind concept
+      tipkg search 'traffick* NOT labour' --document saint-lucia-tip-meetings-2021 --format json
+    """
+    import json
+
+    from tipkg.dist import SEARCH_INDEX_DIR
+    from tipkg.search.engine import search as run_search
+
+    index_path = (dist_dir or context.project_dir / "dist") / SEARCH_INDEX_DIR
+    result = run_search(index_path, text, kinds, document, year, limit)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.format_text())
 
 
 @command

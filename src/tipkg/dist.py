@@ -33,6 +33,9 @@ QUERIES_DIR = "queries"
 # The pyoxigraph store the server opens read-only: the named graphs and, as the default graph,
 # their merge.
 STORE_DIR = "store"
+# The full-text index (:mod:`tipkg.search`), a Tantivy directory. Like the store, it is not in
+# SHA256SUMS: Tantivy names its files by random UUIDs, so no two builds write the same bytes.
+SEARCH_INDEX_DIR = "search"
 # Files of the build that the manifest's ``files`` does not list, with their media types.
 UNLISTED_FILES = {SUMS_NAME: "text/plain; charset=utf-8", MANIFEST_NAME: "application/json"}
 

@@ -43,3 +43,10 @@ class ValidationFailed(TipkgError):
     """The assembled graph violates the SHACL shapes (exit status 1)."""
 
     exit_code = 1
+
+
+class SearchError(TipkgError):
+    """A search the index cannot answer as typed: a query syntax error, an unknown filter
+    (exit status 2)."""
+
+    exit_code = 2
