@@ -64,13 +64,13 @@ PHRASES = (
 
 def corpus_entries(work: Path, documents: int, jobs: int) -> list[Any]:
     """Every unit's entries for a synthetic corpus of ``documents`` reports, computed once."""
-    from tipkg.search.model import load_entries, save_entries
+    from tipkg.search.model import entries_json, read_entries
     from tipkg.synth import write_corpus
 
     corpus = work / f"corpus-{documents}"
     saved = work / f"entries-{documents}.jsonl"
     if saved.is_file():
-        return list(load_entries(saved))
+        return list(read_entries(saved.read_bytes()))
     if not corpus.is_dir():
         print(write_corpus(corpus, documents, 0, ROOT, BASE).line(), flush=True)
     started = time.perf_counter()
@@ -80,7 +80,7 @@ def corpus_entries(work: Path, documents: int, jobs: int) -> list[Any]:
         entries = [
             e for unit in pool.imap(_unit_entries, range(_unit_count(corpus)), 16) for e in unit
         ]
-    save_entries(entries, saved)
+    saved.write_bytes(entries_json(entries))
     print(f"entries of {corpus.name}: {len(entries):,} in {time.perf_counter() - started:.0f} s")
     return entries
 

@@ -58,18 +58,3 @@ def chromium_missing() -> str | None:
         f"{CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium), "
         "or run `make test` as root, which installs it"
     )
-
-
-def write_search_index(project_root: Path, index_path: Path, **settings: object) -> int:
-    """The search index of a project, written the way the build will write it (each unit's
-    entries, then one index): until the build writes ``dist/search.sqlite`` itself, tests that
-    need one make it here. The number of entries."""
-    from tipkg.graph import assemble
-    from tipkg.project import load_project
-    from tipkg.search.entries import unit_entries
-    from tipkg.search.index import write_index
-    from tipkg.settings import Settings
-
-    kg = assemble(load_project(project_root), Settings.load(settings, environ={}))
-    entries = [entry for unit in kg.units for entry in unit_entries(unit, kg.iris.base)]
-    return write_index(entries, index_path)

@@ -15,9 +15,10 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
-from tipkg.dist import STORE_DIR, read_manifest
+from tipkg.dist import SEARCH_INDEX_DIR, STORE_DIR, read_manifest
 from tipkg.pipeline import build
 from tipkg.project import load_project
+from tipkg.search.engine import search
 from tipkg.settings import Settings
 from tipkg.synth import write_corpus
 
@@ -40,11 +41,12 @@ def build_with(project: Path, out: Path, cache: Path) -> str:
 
 
 def published(out: Path) -> dict[str, bytes]:
-    """Every file of a build but the store's database files, by name."""
+    """Every file of a build but the store's and the search index's (whose file names and
+    bytes vary from build to build), by name."""
     return {
         str(p.relative_to(out)): p.read_bytes()
         for p in out.rglob("*")
-        if p.is_file() and STORE_DIR not in p.relative_to(out).parts
+        if p.is_file() and not {STORE_DIR, SEARCH_INDEX_DIR} & set(p.relative_to(out).parts)
     }
 
 
@@ -52,11 +54,35 @@ def store_statements(out: Path) -> set[str]:
     return {str(quad) for quad in pyoxigraph.Store.read_only(str(out / STORE_DIR))}
 
 
+# Words every synthetic report uses, a state, a phrase, and the edit the tests below make.
+SEARCHES = ("meeting", "trafficking", "Haiti", '"victim protection"', "edited", "zz*")
+
+
+def search_answers(out: Path) -> list[tuple[object, ...]]:
+    """What the build's index answers to ``SEARCHES``: every hit with its snippet, and the
+    counts of every facet. Not the ranking: an updated index scores slightly differently from
+    a fresh one until Tantivy merges its segments, so close hits may swap."""
+    answers: list[tuple[object, ...]] = []
+    for text in SEARCHES:
+        first = search(out / SEARCH_INDEX_DIR, text, limit=100)
+        pages = [
+            first,
+            *(
+                search(out / SEARCH_INDEX_DIR, text, limit=100, offset=offset)
+                for offset in range(100, first.total, 100)
+            ),
+        ]
+        hits = [(h.iri, h.kind, h.document, h.sentence, h.snippet) for p in pages for h in p.hits]
+        answers.append((text, first.total, sorted(hits, key=str), first.facets))
+    return answers
+
+
 def assert_same_as_a_build_from_nothing(project: Path, out: Path, tmp: Path) -> None:
     fresh = tmp / f"fresh-{time.monotonic_ns()}"
     build_with(project, fresh / "dist", fresh / "cache")
     assert published(out) == published(fresh / "dist")
     assert store_statements(out) == store_statements(fresh / "dist")
+    assert search_answers(out) == search_answers(fresh / "dist")
 
 
 @pytest.fixture
@@ -85,6 +111,8 @@ def test_a_changed_report_is_the_only_one_rebuilt(project: Path, tmp_path: Path)
     facts.write_text(text.replace(marker, marker.replace('"@en', ' (edited)"@en', 1)))
     assert build_with(project, out, cache) == "1 of 24 reports rebuilt, 23 reused, 0 removed"
     assert_same_as_a_build_from_nothing(project, out, tmp_path)
+    edited = search(out / SEARCH_INDEX_DIR, "edited")
+    assert [hit.document for hit in edited.hits] == [reports(project)[3].name]
 
 
 def second_account(report: Path, slug: str) -> Path:

@@ -21,12 +21,12 @@ from tipkg.search import engine
 from tipkg.search.engine import Hit, SearchIndex, search
 from tipkg.search.entries import unit_entries
 from tipkg.search.index import update_index, write_index
-from tipkg.search.model import Entry, load_entries, save_entries
+from tipkg.search.model import Entry, entries_json, read_entries
 from tipkg.settings import Settings
 from tipkg.synth import write_corpus
 from tipkg.vocab import SCHEMA, Iris
 
-from support import PROJECT_ROOT, REPORT_SLUG, write_search_index
+from support import PROJECT_ROOT, REPORT_SLUG
 
 BASE = "https://w3id.org/tipkg/"
 SENTENCE = f"{BASE}id/document/{REPORT_SLUG}/sentence/"
@@ -98,8 +98,7 @@ def test_entries_are_deterministic_and_saved_exactly(
 ) -> None:
     again = [e for unit in project_graph.units for e in unit_entries(unit, BASE)]
     assert again == entries
-    save_entries(entries, tmp_path / "entries.jsonl")
-    assert list(load_entries(tmp_path / "entries.jsonl")) == entries
+    assert list(read_entries(entries_json(entries))) == entries
 
 
 # ------------------------------------------------------------------ queries on the real project
@@ -410,9 +409,9 @@ def test_a_long_document_facet_says_how_many_hits_it_leaves_out(
 # ------------------------------------------------------------------ the command
 
 
-def test_tipkg_search_prints_hits_and_json(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    write_search_index(PROJECT_ROOT, dist / SEARCH_INDEX_DIR)
+def test_tipkg_search_prints_hits_and_json(dist_dir: Path, tmp_path: Path) -> None:
+    """On the index ``tipkg build`` wrote (the session's build)."""
+    dist = dist_dir
     runner = CliRunner()
     text = runner.invoke(main, ["search", "Haiti", "--dist", str(dist)])
     assert text.exit_code == 0, text.output

@@ -1,11 +1,12 @@
 """The graph stage for a whole project: every unit assembled once, in parallel, and kept.
 
 A unit's results (its named graph, where each asserted statement was written, its chunk of every
-dump) are kept in the cache under a key made of everything they depend on: the unit's own
-files, the ontology and the rules (materialisation), the shapes (the JSON-LD keys), the base IRI
-and this pipeline's version. A build assembles only the units whose key is not in the cache, on
-every core, and reads the others back; an unchanged report costs nothing. A changed shape or
-rule changes every key, since every unit is checked and materialised against them.
+dump, its entries of the full-text index) are kept in the cache under a key made of everything
+they depend on: the unit's own files, the ontology and the rules (materialisation), the shapes
+(the JSON-LD keys), the base IRI and this pipeline's version. A build assembles only the units
+whose key is not in the cache, on every core, and reads the others back; an unchanged report
+costs nothing. A changed shape or rule changes every key, since every unit is checked and
+materialised against them.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from tipkg.graph import (
 )
 from tipkg.jsonld import NodeWriter, context_from_shapes
 from tipkg.project import Project, Unit, units_of
+from tipkg.search.entries import unit_entries
+from tipkg.search.model import Entry, entries_json, read_entries
 from tipkg.settings import Settings
 from tipkg.sources import read_source
 from tipkg.terms import iri
 from tipkg.vocab import DCTERMS, Iris
 
 # Part of every key: a new version of the pipeline never reads an older one's results.
-PIPELINE_VERSION = "2026-11-30.3"
+PIPELINE_VERSION = "2026-11-30.4"
 # Below this many units to assemble, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 64
 LAST_BUILD_NAME = "last-build.json"
@@ -80,6 +83,10 @@ class UnitRecord:
     def quads(self) -> list[ox.Quad]:
         """The unit's graph, read back from its N-Quads chunk."""
         return list(ox.parse(self.chunk("nq"), format=ox.RdfFormat.N_QUADS))
+
+    def search_entries(self) -> list[Entry]:
+        """What the unit puts in the full-text index (:mod:`tipkg.search`)."""
+        return list(read_entries(self.part("search")))
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,8 @@ class _UnitBuilder:
         chunks = write_chunks(
             graph.graph, graph.triples, self.prefixes, self.writer, unit.graph_path
         )
-        return _store(graph, key, cache_dir, chunks, self.job.root, self.iris)
+        entries = entries_json(unit_entries(graph, self.iris.base))
+        return _store(graph, key, cache_dir, chunks, entries, self.job.root, self.iris)
 
     def _materialiser(self) -> Materialiser:
         if self.materialiser is None:
@@ -290,6 +298,7 @@ def _store(
     key: str,
     cache_dir: Path,
     chunks: Mapping[str, Any],
+    search_entries: bytes,
     root: Path,
     iris: Iris,
 ) -> UnitRecord:
@@ -298,7 +307,11 @@ def _store(
     folder = cache_dir / key[:2] / key
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key[:8]}.", dir=folder.parent))
-    parts = {**chunk_parts(chunks), "origins": _origins_nquads(graph, root)}
+    parts = {
+        **chunk_parts(chunks),
+        "origins": _origins_nquads(graph, root),
+        "search": search_entries,
+    }
     meta = {
         **_meta(graph, iris),
         "sha256": hashlib.sha256(chunks["nq"].data).hexdigest(),

@@ -3,7 +3,9 @@
 Each dump is its units' chunks in graph-IRI order (:mod:`tipkg.chunks`), copied from the cache,
 so publishing costs copying bytes, not serialising the corpus again. The store (``dist/store``,
 pyoxigraph on disk) is loaded from the N-Quads and N-Triples dumps: the named graphs, and their
-RDF merge as the default graph. Counts and the VoID/DCAT description come from the store and are
+RDF merge as the default graph. The full-text index (``dist/search``) is written from the
+units' entries. When few graphs changed since the last build, both are copies of the last
+build's with those graphs replaced. Counts and the VoID/DCAT description come from the store and are
 checked against the shapes like everything else.
 
 Everything is written to a staging directory beside ``dist/`` and swapped in only when every
@@ -42,6 +44,7 @@ from tipkg.dist import (
     ONTOLOGY_NAME,
     QUADS_NAME,
     QUERIES_DIR,
+    SEARCH_INDEX_DIR,
     STORE_DIR,
     SUMS_NAME,
     VOID_NAME,
@@ -54,6 +57,7 @@ from tipkg.errors import InputError
 from tipkg.formats import JSON_LD
 from tipkg.project import units_of
 from tipkg.query import load_queries
+from tipkg.search.index import update_index, write_index
 from tipkg.terms import ToOxigraph
 from tipkg.timings import Timings, timed
 from tipkg.validate import check_description, raise_for
@@ -169,8 +173,11 @@ def _write_into(
     )
     queries = _copy_queries(assembly, staging)
     per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.data_records}
+    changes = _changed_graphs(assembly, previous_build(out_dir))
     with timed(timings, "load store"):
-        store = _load_store(staging, assembly, out_dir)
+        store = _load_store(staging, assembly, out_dir, changes)
+    with timed(timings, "search index"):
+        _write_search_index(staging, assembly, out_dir, changes)
     described = ox.NamedNode(iris.graph("dataset"))
     try:
         # The curators' part of the description first (the counts read titles and dates
@@ -278,15 +285,17 @@ def previous_build(out_dir: Path) -> Manifest | None:
     return manifest if (out_dir / STORE_DIR).is_dir() else None
 
 
-def _load_store(staging: Path, assembly: Assembly, out_dir: Path) -> ox.Store:
+def _load_store(
+    staging: Path, assembly: Assembly, out_dir: Path, changes: dict[str, UnitRecord | None] | None
+) -> ox.Store:
     """The store the server opens: every named graph, and their merge as the default graph.
 
-    When few graphs changed since the build in ``out_dir``, its store is copied (RocksDB's files
-    are hard-linked, not rewritten) and only the changed graphs are replaced; otherwise the
-    store is bulk-loaded from the N-Quads and N-Triples dumps (whose repeats it keeps once).
+    When few graphs changed since the build in ``out_dir`` (``changes``), its store is copied
+    (RocksDB's files are hard-linked, not rewritten) and only the changed graphs are replaced;
+    otherwise the store is bulk-loaded from the N-Quads and N-Triples dumps (whose repeats it
+    keeps once).
     """
     target = staging / STORE_DIR
-    changes = _changed_graphs(assembly, previous_build(out_dir))
     if changes is not None:
         ox.Store.read_only(str(out_dir / STORE_DIR)).backup(str(target))
         store = ox.Store(str(target))
@@ -298,6 +307,26 @@ def _load_store(staging: Path, assembly: Assembly, out_dir: Path) -> ox.Store:
         path=staging / f"{DUMP_NAME}.nt", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.DefaultGraph()
     )
     return store
+
+
+def _write_search_index(
+    staging: Path, assembly: Assembly, out_dir: Path, changes: dict[str, UnitRecord | None] | None
+) -> None:
+    """The full-text index (:mod:`tipkg.search`), updated from the previous build's as the store
+    is when few graphs changed, else written from every unit's entries. Its files are not in
+    the manifest or SHA256SUMS: Tantivy names segments at random, so two builds of the same
+    data give equal answers, not equal bytes (the store is left out for the same reason)."""
+    target = staging / SEARCH_INDEX_DIR
+    previous = out_dir / SEARCH_INDEX_DIR
+    if changes is not None and previous.is_dir():
+        added = [
+            entry for record in changes.values() if record for entry in record.search_entries()
+        ]
+        update_index(previous, target, list(changes), added)
+    else:
+        write_index(
+            (entry for record in assembly.data_records for entry in record.search_entries()), target
+        )
 
 
 def _changed_graphs(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 # The kinds a reader filters by, in the order that breaks ties between hits of equal score.
@@ -56,16 +55,18 @@ class Entry:
     sentence: SentenceRef | None = None
 
 
-def save_entries(entries: Iterable[Entry], path: Path) -> None:
-    """Write entries as JSON lines (one unit's, in its cache folder)."""
+def entries_json(entries: Iterable[Entry]) -> bytes:
+    """Entries as JSON lines (one unit's, kept in its cache record)."""
     lines = (json.dumps(asdict(entry), ensure_ascii=False) + "\n" for entry in entries)
-    path.write_text("".join(lines), encoding="utf-8")
+    return "".join(lines).encode("utf-8")
 
 
-def load_entries(path: Path) -> Iterator[Entry]:
-    """The entries :func:`save_entries` wrote, in the same order."""
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
+def read_entries(data: bytes) -> Iterator[Entry]:
+    """The entries :func:`entries_json` wrote, in the same order."""
+    # Split on "\n" only: json.dumps escapes it, but leaves U+2028 and other line boundaries
+    # that str.splitlines would split on.
+    for line in data.decode("utf-8").split("\n"):
+        if line:
             yield _entry(json.loads(line))
 
 
