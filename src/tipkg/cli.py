@@ -123,6 +123,10 @@ def setting_options(names: Iterable[str]) -> Callable[[F], F]:
     return decorate
 
 
+# A directory option's type (which need not exist yet).
+DIRECTORY = click.Path(file_okay=False, path_type=Path)
+
+
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a user error into its one-line message and exit code, with no traceback."""
 
@@ -141,7 +145,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--project",
     "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIRECTORY,
     default=Path("."),
     show_default=True,
     help="Project directory holding ontology/, shapes/, data/ and queries/.",
@@ -201,7 +205,7 @@ class TerminalProgress:
 @command
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIRECTORY,
     default=None,
     help="Output directory [default: PROJECT/dist].",
 )
@@ -241,6 +245,28 @@ def build(context: Context, out: Path | None, quiet: bool, timings: bool) -> Non
     click.echo(f"{assembly.summary()}; done in {time.perf_counter() - started:.2f} s")
 
 
+def dist_option(help_text: str = "Directory written by `tipkg build`") -> Callable[[Any], Any]:
+    """``--dist``: where a command reads a build from."""
+    return click.option(
+        "--dist",
+        "dist_dir",
+        type=DIRECTORY,
+        default=None,
+        help=f"{help_text} [default: PROJECT/dist].",
+    )
+
+
+def engine_option(engines: tuple[str, ...], help_text: str) -> Callable[[Any], Any]:
+    """``--engine``, choosing among ``engines`` (the first by default)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(engines),
+        default=engines[0],
+        show_default=True,
+        help=help_text,
+    )
+
+
 # How validate and stats print: for a person, or for a program.
 text_or_json = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -254,12 +280,9 @@ text_or_json = click.option(
     is_flag=True,
     help="Fail (exit 1) on any sentence that no fact cites, and list them.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["tipkg", "pyshacl"]),
-    default="tipkg",
-    show_default=True,
-    help="SHACL engine: tipkg's own, or pyshacl (the reference; same findings, much slower).",
+@engine_option(
+    ("tipkg", "pyshacl"),
+    "SHACL engine: tipkg's own, or pyshacl (the reference; same findings, much slower).",
 )
 def validate(context: Context, fmt: str, strict: bool, engine: str) -> None:
     """Check the assembled graph against the SHACL shapes in shapes/.
@@ -307,13 +330,7 @@ def validate(context: Context, fmt: str, strict: bool, engine: str) -> None:
 @click.option(
     "--format", "fmt", type=LazyChoice(_query_output_names), default="table", show_default=True
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["oxigraph", "rdflib"]),
-    default="oxigraph",
-    show_default=True,
-    help="Query engine.",
-)
+@engine_option(("oxigraph", "rdflib"), "Query engine.")
 def query(context: Context, spec: str, fmt: str, engine: str) -> None:
     """Run a SPARQL query over the union of all graphs.
 
@@ -410,7 +427,7 @@ def stats(context: Context, fmt: str) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIRECTORY,
     required=True,
     help="Directory for the new project (absent or empty).",
 )
@@ -454,13 +471,7 @@ def synth(context: Context, documents: int, out: Path, seed: int, plant_violatio
 @click.option("--year", type=int, default=None, help="Only hits about this year.")
 @click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
 @text_or_json
-@click.option(
-    "--dist",
-    "dist_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Directory written by `tipkg build` [default: PROJECT/dist].",
-)
+@dist_option()
 def search(
     context: Context,
     text: str,
@@ -488,7 +499,7 @@ def search(
     from tipkg.search.engine import search as run_search
 
     index_path = (dist_dir or context.project_dir / "dist") / SEARCH_INDEX_DIR
-    result = run_search(index_path, text, kinds, document, year, limit)
+    result = run_search(index_path, text, kinds=kinds, document=document, year=year, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -496,13 +507,7 @@ def search(
 
 
 @command
-@click.option(
-    "--dist",
-    "dist_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Directory written by `tipkg build` [default: PROJECT/dist].",
-)
+@dist_option()
 @setting_options(tuple(name for name in SETTINGS_BY_NAME if name not in GROUP_SETTINGS))
 def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     """Serve dist/ read-only: SPARQL endpoint, resource pages, dumps.
@@ -526,13 +531,7 @@ def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     default=None,
     help="Only this report [default: every report whose source.txt changed].",
 )
-@click.option(
-    "--dist",
-    "dist_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The last build, whose texts the citations were written against [default: PROJECT/dist].",
-)
+@dist_option("The last build, whose texts the citations were written against")
 def reanchor(context: Context, slug: str | None, dist_dir: Path | None) -> None:
     """Move cited phrases and sentences to where they are in a corrected source.txt.
 

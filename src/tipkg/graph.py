@@ -300,16 +300,20 @@ class KnowledgeGraph:
     @cached_property
     def query_dataset(self) -> Dataset:
         """The same layout for rdflib: named graphs, and the merge as the default graph."""
-        dataset = Dataset()
+        dataset = self._named_graphs(Dataset())
+        default = dataset.default_graph
+        for triple in self.default_triples:
+            default.add(tuple(from_oxigraph(term) for term in triple))
+        return dataset
+
+    def _named_graphs(self, dataset: Dataset) -> Dataset:
+        """``dataset`` with the project's prefixes and every unit's named graph."""
         for prefix, namespace in self.iris.prefixes().items():
             dataset.bind(prefix, namespace, replace=True)
         for unit in self.units:
             graph = dataset.graph(from_oxigraph(unit.graph))
             for triple in unit.triples:
                 graph.add(tuple(from_oxigraph(term) for term in triple))
-        default = dataset.default_graph
-        for triple in self.default_triples:
-            default.add(tuple(from_oxigraph(term) for term in triple))
         return dataset
 
     def graph_triples(self, graph_path: str) -> frozenset[ox.Triple]:
@@ -320,14 +324,7 @@ class KnowledgeGraph:
     @cached_property
     def dataset(self) -> Dataset:
         """The named graphs as an rdflib Dataset, for the reference engine and pyshacl."""
-        dataset = Dataset(default_union=True)
-        for prefix, namespace in self.iris.prefixes().items():
-            dataset.bind(prefix, namespace, replace=True)
-        for unit in self.units:
-            graph = dataset.graph(from_oxigraph(unit.graph))
-            for triple in unit.triples:
-                graph.add(tuple(from_oxigraph(term) for term in triple))
-        return dataset
+        return self._named_graphs(Dataset(default_union=True))
 
     @cached_property
     def union(self) -> Graph:

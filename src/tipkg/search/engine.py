@@ -414,14 +414,7 @@ def _merged(parts: Iterable[SnippetPart]) -> tuple[SnippetPart, ...]:
     return tuple(merged)
 
 
-def search(
-    index_path: Path,
-    text: str,
-    kinds: Iterable[str] = (),
-    document: str | None = None,
-    year: int | None = None,
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
-) -> SearchResult:
-    """One search of the index at ``index_path`` (see :meth:`SearchIndex.search`)."""
-    return SearchIndex(index_path).search(text, kinds, document, year, limit, offset)
+def search(index_path: Path, text: str, **filters: Any) -> SearchResult:
+    """One search of the index at ``index_path``: ``filters`` are :meth:`SearchIndex.search`'s
+    (kinds, document, year, limit, offset)."""
+    return SearchIndex(index_path).search(text, **filters)

@@ -112,16 +112,33 @@ def _failing(check: Check, where: str, var: str, run: Run) -> str | None:
     return None
 
 
+class _OnPath:
+    """A constraint on the values of a path: local unless the path is inverse (the values of
+    ``^p`` are in the units that state ``p``, not necessarily the focus node's)."""
+
+    path: Path
+
+    @property
+    def local(self) -> bool:
+        return _local_path(self.path)
+
+
+class _ByCheck:
+    """A constraint whose component is its check's (``sh:nodeKind``, ``sh:datatype``, …)."""
+
+    check: Check
+
+    @property
+    def component(self) -> ox.NamedNode:
+        return self.check.component
+
+
 @dataclass(frozen=True)
-class NodeCheck(Decided):
+class NodeCheck(_ByCheck, Decided):
     """A check of the focus node itself (a node shape's ``sh:nodeKind``, ``sh:or``, …)."""
 
     origin: Origin
     check: Check
-
-    @property
-    def component(self) -> ox.NamedNode:  # type: ignore[override]
-        return self.check.component
 
     @property
     def local(self) -> bool:
@@ -137,16 +154,12 @@ class NodeCheck(Decided):
 
 
 @dataclass(frozen=True)
-class ValueCheck(Decided):
+class ValueCheck(_ByCheck, Decided):
     """A check of every value of a property shape's path."""
 
     origin: Origin
     path: Path
     check: Check
-
-    @property
-    def component(self) -> ox.NamedNode:  # type: ignore[override]
-        return self.check.component
 
     @property
     def local(self) -> bool:
@@ -176,15 +189,11 @@ class ValueCheck(Decided):
 
 
 @dataclass(frozen=True)
-class MinCount(Decided):
+class MinCount(_OnPath, Decided):
     origin: Origin
     path: Path
     minimum: int
     component: ClassVar[ox.NamedNode] = ox.NamedNode(SH + "MinCountConstraintComponent")
-
-    @property
-    def local(self) -> bool:
-        return _local_path(self.path)
 
     def candidates(self, run: Run) -> Iterable[OxTerm]:
         # The store can only hold fewer distinct values than were given, never more. (With
@@ -202,15 +211,11 @@ class MinCount(Decided):
 
 
 @dataclass(frozen=True)
-class MaxCount(Decided):
+class MaxCount(_OnPath, Decided):
     origin: Origin
     path: Path
     maximum: int
     component: ClassVar[ox.NamedNode] = ox.NamedNode(SH + "MaxCountConstraintComponent")
-
-    @property
-    def local(self) -> bool:
-        return _local_path(self.path)
 
     def candidates(self, run: Run) -> Iterable[OxTerm]:
         """The nodes with too many values, whatever their type (counting them all is cheaper
@@ -232,15 +237,11 @@ def _undercounted(origin: Origin, path: Path, run: Run) -> set[OxTerm]:
 
 
 @dataclass(frozen=True)
-class HasValue(Decided):
+class HasValue(_OnPath, Decided):
     origin: Origin
     path: Path
     value: OxTerm
     component: ClassVar[ox.NamedNode] = ox.NamedNode(SH + "HasValueConstraintComponent")
-
-    @property
-    def local(self) -> bool:
-        return _local_path(self.path)
 
     def candidates(self, run: Run) -> Iterable[OxTerm]:
         targets = run.targets(self.origin)
@@ -256,7 +257,7 @@ class HasValue(Decided):
 
 
 @dataclass(frozen=True)
-class Comparison(Decided):
+class Comparison(_OnPath, Decided):
     """``sh:lessThan`` / ``sh:lessThanOrEquals``: one result per pair of values that fails."""
 
     origin: Origin
@@ -268,10 +269,6 @@ class Comparison(Decided):
     def component(self) -> ox.NamedNode:  # type: ignore[override]
         name = "LessThanOrEquals" if self.or_equal else "LessThan"
         return ox.NamedNode(f"{SH}{name}ConstraintComponent")
-
-    @property
-    def local(self) -> bool:
-        return _local_path(self.path)
 
     def candidates(self, run: Run) -> Iterable[OxTerm]:
         """Pairs of integers or decimals, or of time-zone-free dates, that SPARQL finds in order

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from tipkg.synth import world
 from tipkg.synth.reports import (
     DBR_,
     DCAT_,
@@ -31,16 +32,7 @@ from tipkg.synth.reports import (
     Report,
     english,
 )
-from tipkg.synth.world import (
-    BROADER,
-    COVID_19_WIKIDATA,
-    TOP_TOPIC,
-    TOPICS,
-    Org,
-    Polity,
-    Series,
-    Unit,
-)
+from tipkg.synth.world import BROADER, COVID_19_WIKIDATA, TOP_TOPIC, TOPICS
 
 GEONAMES = "https://sws.geonames.org/"
 ISO_639_1_EN = ox.NamedNode("http://id.loc.gov/vocabulary/iso639-1/en")
@@ -134,8 +126,8 @@ class Writer:
 
     def places(self) -> Iterator[ox.Triple]:
         tip = self.minted.tip
-        for polity in self.cited(Polity):
-            assert isinstance(polity, Polity)
+        for polity in self.cited(world.Polity):
+            assert isinstance(polity, world.Polity)
             node = self.minted.node(polity)
             yield T(node, A, tip.SovereignState if polity.sovereign else tip.DependentTerritory)
             yield T(node, SCHEMA_.name, english(polity.name))
@@ -145,16 +137,16 @@ class Writer:
 
     def organizations(self) -> Iterator[ox.Triple]:
         tip = self.minted.tip
-        for org in self.cited(Org):
-            assert isinstance(org, Org)
+        for org in self.cited(world.Org):
+            assert isinstance(org, world.Org)
             node = self.minted.node(org)
             yield T(node, A, tip.Committee if org.committee else tip.IntergovernmentalOrganization)
             yield T(node, SCHEMA_.name, english(org.name))
             yield T(node, SCHEMA_.alternateName, english(org.abbr))
             if org.wikidata:
                 yield T(node, DCT_.source, WD_[org.wikidata])
-        for unit in self.cited(Unit):
-            assert isinstance(unit, Unit)
+        for unit in self.cited(world.Unit):
+            assert isinstance(unit, world.Unit)
             node = self.minted.node(unit)
             yield T(node, A, tip.GovernmentUnit)
             yield T(node, SCHEMA_.name, english(unit.name))
@@ -162,8 +154,8 @@ class Writer:
 
     def events(self) -> Iterator[ox.Triple]:
         tip, covid = self.minted.tip, self.minted.covid
-        for series in self.cited(Series):
-            assert isinstance(series, Series)
+        for series in self.cited(world.Series):
+            assert isinstance(series, world.Series)
             node = self.minted.node(series)
             yield T(node, A, tip.MeetingSeries)
             yield T(node, SCHEMA_.name, english(series.name))
@@ -197,15 +189,15 @@ class Writer:
     def linksets(self) -> dict[str, list[ox.Triple]]:
         """Links to Wikidata, DBpedia and GeoNames for what the corpus cites, where known."""
         links: dict[str, list[ox.Triple]] = {"dbpedia": [], "geonames": [], "wikidata": []}
-        entities: list[Entity] = [*self.cited(Polity), *self.cited(Org)]
+        entities: list[Entity] = [*self.cited(world.Polity), *self.cited(world.Org)]
         for entity in entities:
-            assert isinstance(entity, Polity | Org)
+            assert isinstance(entity, world.Polity | world.Org)
             node = self.minted.node(entity)
             if entity.wikidata:
                 links["wikidata"].append(T(node, OWL_.sameAs, WD_[entity.wikidata]))
             if entity.dbpedia:
                 links["dbpedia"].append(T(node, OWL_.sameAs, DBR_[entity.dbpedia]))
-            if isinstance(entity, Polity) and entity.geonames:
+            if isinstance(entity, world.Polity) and entity.geonames:
                 geonames = ox.NamedNode(f"{GEONAMES}{entity.geonames}/")
                 links["geonames"].append(T(node, OWL_.sameAs, geonames))
         if self.corpus.pandemic_cited:
