@@ -19,10 +19,11 @@ import rdflib
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from tipkg import publish
-from tipkg.dist import Manifest
+from tipkg.dist import SEARCH_INDEX_DIR, STORE_DIR, Manifest
 from tipkg.errors import InputError
 from tipkg.graph import KnowledgeGraph, assemble
 from tipkg.project import load_project
+from tipkg.search.engine import search
 from tipkg.server.published import load_published
 from tipkg.settings import Settings
 from tipkg.terms import ToOxigraph
@@ -295,15 +296,18 @@ def _store_content(store_dir: Path) -> set[str]:
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
-    """Every file but the store's database files, which hold the same statements (RocksDB's
-    files carry ids of their own; the store is for serving, not for download)."""
+    """Every file but the store's and the search index's, which hold the same statements and
+    give the same answers (RocksDB's and Tantivy's files carry ids of their own; neither is a
+    download, and neither is in SHA256SUMS)."""
     first, second = tmp_path / "a", tmp_path / "b"
     _build_in_subprocess(PROJECT_ROOT, first, "1")
     _build_in_subprocess(PROJECT_ROOT, second, "2")
 
     def files(root: Path) -> list[Path]:
         return sorted(
-            p.relative_to(root) for p in root.rglob("*") if p.is_file() and "store" not in p.parts
+            p.relative_to(root)
+            for p in root.rglob("*")
+            if p.is_file() and not {STORE_DIR, SEARCH_INDEX_DIR} & set(p.relative_to(root).parts)
         )
 
     names = files(first)
@@ -311,6 +315,9 @@ def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert _store_content(first / "store") == _store_content(second / "store")
+    for text in ("Haiti", '"victim protection"', "traffick*"):
+        answers = [search(root / SEARCH_INDEX_DIR, text, limit=100) for root in (first, second)]
+        assert answers[0] == answers[1] and answers[0].total > 0
 
 
 def test_a_failed_write_leaves_dist_as_it_was(

@@ -35,7 +35,7 @@ from rdflib import Graph
 from tipkg import rdf_writers
 from tipkg.build import Assembly, UnitRecord
 from tipkg.chunks import JSONLD_SEPARATOR, JSONLD_TAIL, gzip_member, jsonld_head
-from tipkg.describe import describe_dataset, release_dates, statistics
+from tipkg.describe import Dates, Statistics, describe_dataset, release_dates, statistics
 from tipkg.dist import (
     CONTEXT_NAME,
     DUMP_FORMATS,
@@ -48,6 +48,7 @@ from tipkg.dist import (
     STORE_DIR,
     SUMS_NAME,
     VOID_NAME,
+    DocumentEntry,
     Manifest,
     PublishedFile,
     read_manifest,
@@ -155,65 +156,102 @@ def _write_into(
     assembly: Assembly, staging: Path, out_dir: Path, timings: Timings | None
 ) -> Manifest:
     iris = assembly.iris
-    prefixes = {name: str(ns) for name, ns in iris.prefixes().items()}
     with timed(timings, "write dumps"):
-        files = [*_write_dumps(assembly, staging)]
-    context_bytes = (
-        json.dumps({"@context": assembly.context}, indent=2, ensure_ascii=False) + "\n"
-    ).encode()
-    files.append(_save(staging / CONTEXT_NAME, context_bytes, JSON_LD.media_type, None))
-    ontology = next(r for r in assembly.records if r.meta["kind"] == "ontology")
-    files.append(
-        _save(
-            staging / ONTOLOGY_NAME,
-            ontology.chunk("ttl"),
-            "text/turtle",
-            ontology.meta["triples"],
-        )
-    )
+        files = [*_write_dumps(assembly, staging), *_write_context_and_ontology(assembly, staging)]
     queries = _copy_queries(assembly, staging)
-    per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.data_records}
     changes = _changed_graphs(assembly, previous_build(out_dir))
     with timed(timings, "load store"):
         store = _load_store(staging, assembly, out_dir, changes)
     with timed(timings, "search index"):
         _write_search_index(staging, assembly, out_dir, changes)
-    described = ox.NamedNode(iris.graph("dataset"))
     try:
-        # The curators' part of the description first (the counts read titles and dates
-        # from it), then the whole description in its place.
-        store.remove_graph(described)
-        store.extend(assembly.description_record.quads())
-        with timed(timings, "count"):
-            stats = statistics(store, iris, per_graph)
-        project = assembly.project
-        inputs = [path for unit in units_of(project) for path in unit.input_files]
-        dates = release_dates(project.root, inputs)
-        for published in files:
-            if published.triples is not None and published.name != ONTOLOGY_NAME:
-                published.triples = stats.triples
-        description = describe_dataset(store, iris, stats, files, dates)
-        store.remove_graph(described)
-        store.extend(ox.Quad(*triple, described) for triple in sorted_triples(description))
-        store.flush()
+        stats, dates, description = _describe_into(store, assembly, files, timings)
     finally:
         del store  # closed now, even when an error keeps this frame alive in a traceback
-    ontology_triples = [quad.triple for quad in ontology.quads()]
     with timed(timings, "check description"):
+        ontology_triples = [quad.triple for quad in _ontology_record(assembly).quads()]
         report = check_description(
-            iris.base, ontology_triples, sorted_triples(description), assembly.project.shape_files
+            iris.base, ontology_triples, description, assembly.project.shape_files
         )
     raise_for(report, "the dataset description the build writes (void.ttl)")
-    void = sorted_triples(description)
-    void_bytes = rdf_writers.turtle(void, prefixes)
-    check_bytes(void_bytes, "ttl", void, VOID_NAME)
-    files.append(_save(staging / VOID_NAME, void_bytes, "text/turtle", len(void)))
+    prefixes = {name: str(ns) for name, ns in iris.prefixes().items()}
+    void_bytes = rdf_writers.turtle(description, prefixes)
+    check_bytes(void_bytes, "ttl", description, VOID_NAME)
+    files.append(_save(staging / VOID_NAME, void_bytes, "text/turtle", len(description)))
     sums = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
     (staging / SUMS_NAME).write_text(sums, encoding="utf-8")
-    manifest = Manifest(
-        base_iri=iris.base,
+    manifest = _manifest(assembly, files, queries, stats, dates.modified)
+    (staging / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    return manifest
+
+
+def _ontology_record(assembly: Assembly) -> UnitRecord:
+    return next(r for r in assembly.records if r.meta["kind"] == "ontology")
+
+
+def _write_context_and_ontology(assembly: Assembly, staging: Path) -> list[PublishedFile]:
+    """The JSON-LD context of the dumps, and the ontology on its own (its chunk)."""
+    context_bytes = (
+        json.dumps({"@context": assembly.context}, indent=2, ensure_ascii=False) + "\n"
+    ).encode()
+    ontology = _ontology_record(assembly)
+    return [
+        _save(staging / CONTEXT_NAME, context_bytes, JSON_LD.media_type, None),
+        _save(
+            staging / ONTOLOGY_NAME, ontology.chunk("ttl"), "text/turtle", ontology.meta["triples"]
+        ),
+    ]
+
+
+def _describe_into(
+    store: ox.Store, assembly: Assembly, files: list[PublishedFile], timings: Timings | None
+) -> tuple[Statistics, Dates, list[ox.Triple]]:
+    """Count the store, describe the dataset (VoID, DCAT) and put the description in the store's
+    ``graph/dataset``; each dump's triple count is set to the store's (its merge)."""
+    iris = assembly.iris
+    described = ox.NamedNode(iris.graph("dataset"))
+    # The curators' part of the description first (the counts read titles and dates from it),
+    # then the whole description in its place.
+    store.remove_graph(described)
+    store.extend(assembly.description_record.quads())
+    with timed(timings, "count"):
+        per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.data_records}
+        stats = statistics(store, iris, per_graph)
+    project = assembly.project
+    dates = release_dates(project.root, [p for unit in units_of(project) for p in unit.input_files])
+    for published in files:
+        if published.triples is not None and published.name != ONTOLOGY_NAME:
+            published.triples = stats.triples
+    description = sorted_triples(describe_dataset(store, iris, stats, files, dates))
+    store.remove_graph(described)
+    store.extend(ox.Quad(*triple, described) for triple in description)
+    store.flush()
+    return stats, dates, description
+
+
+def _document_entry(record: UnitRecord) -> DocumentEntry:
+    document = record.meta["document"]
+    return {
+        "slug": document["slug"],
+        "iri": document["iri"],
+        "graph": record.graph_iri,
+        "title": document["title"],
+        "sha256": document["sha256"],
+        "sentences": document["sentences"],
+    }
+
+
+def _manifest(
+    assembly: Assembly,
+    files: list[PublishedFile],
+    queries: list[dict[str, str]],
+    stats: Statistics,
+    modified: str,
+) -> Manifest:
+    return Manifest(
+        base_iri=assembly.iris.base,
         version=next(f.sha256 for f in files if f.name == QUADS_NAME),
-        modified=dates.modified,
+        modified=modified,
         triples=stats.triples,
         graphs=[
             {
@@ -225,24 +263,11 @@ def _write_into(
             for r in assembly.data_records
         ],
         files=files,
-        documents=[
-            {
-                "slug": r.meta["document"]["slug"],
-                "iri": r.meta["document"]["iri"],
-                "graph": r.graph_iri,
-                "title": r.meta["document"]["title"],
-                "sha256": r.meta["document"]["sha256"],
-                "sentences": r.meta["document"]["sentences"],
-            }
-            for r in assembly.records
-            if "document" in r.meta
-        ],
+        documents=[_document_entry(r) for r in assembly.records if "document" in r.meta],
         queries=queries,
         classes=stats.entities_per_class,
         links=stats.links_per_target,
     )
-    (staging / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
-    return manifest
 
 
 def _write_dumps(assembly: Assembly, staging: Path) -> Iterator[PublishedFile]:
