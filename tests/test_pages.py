@@ -21,9 +21,12 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from conftest import InProcessSite, in_process
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, VOID
 
-from support import REPORT_SLUG, build_dist, copy_project, report_dir
+from tipkg.project import load_project
+from tipkg.validate import check_description
+
+from support import PROJECT_ROOT, REPORT_SLUG, build_dist, copy_project, report_dir
 
 SUFFIX_MEDIA_TYPES = {
     "html": "text/html",
@@ -301,6 +304,70 @@ def test_every_error_is_one_line_of_text_or_a_page_for_a_browser(http: httpx.Cli
     missing = http.get("/static/missing.css", headers={"Accept": "text/html"})
     assert missing.status_code == 404
     assert "Nothing is known about this address" in Page(missing.text).text
+
+
+# ------------------------------------------------------------------ what a document says it is
+
+
+def dataset_licences(site: InProcessSite) -> set[rdflib.URIRef]:
+    """The dataset's licences as the build's description (dist/void.ttl) states them."""
+    canonical = manifest(site)["base_iri"]
+    description = rdflib.Graph().parse(site.dist_dir / "void.ttl")
+    return set(description.objects(rdflib.URIRef(canonical + "dataset"), DCTERMS.license))
+
+
+@pytest.mark.parametrize("suffix", [suffix for suffix in SUFFIX_MEDIA_TYPES if suffix != "html"])
+def test_every_rdf_document_says_what_it_is_about_its_dataset_and_licence(
+    http: httpx.Client, site: InProcessSite, suffix: str
+) -> None:
+    """Each representation names itself by its own URL (suffix and all), as Pubby names the
+    document it served; nothing else in it is said to be a document about something."""
+    graph = parse_rdf(http.get(f"/{MEETING}.{suffix}").content, suffix, site.url)
+    document = rdflib.URIRef(f"{site.url}{MEETING}.{suffix}")
+    licences = dataset_licences(site)
+    assert licences == {rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")}
+    assert set(graph.predicate_objects(document)) == {
+        (FOAF.primaryTopic, rdflib.URIRef(site.url + MEETING)),
+        (VOID.inDataset, rdflib.URIRef(site.url + "dataset")),
+        *((DCTERMS.license, licence) for licence in licences),
+    }
+    assert set(graph.subjects(FOAF.primaryTopic, None)) == {document}
+
+
+def test_what_a_document_says_of_itself_is_held_to_the_shapes(
+    http: httpx.Client, site: InProcessSite
+) -> None:
+    """The build never publishes these statements, so its validation cannot see them: the
+    served ones are checked here against every shape file (shapes/served.ttl, values.ttl)."""
+    document = ox.NamedNode(f"{site.url}{MEETING}.nt")
+    served = ox.parse(http.get(f"/{MEETING}.nt").content, format=ox.RdfFormat.N_TRIPLES)
+    about = [triple for triple in served if triple.subject == document]
+    shape_files = load_project(PROJECT_ROOT).shape_files
+    report = check_description(site.url, [], about, shape_files)
+    assert report.conforms, report.format_text()
+    assert len(about) == 3
+
+    unlicensed = [t for t in about if t.predicate.value != str(DCTERMS.license)]
+    as_text = [
+        ox.Triple(t.subject, t.predicate, ox.Literal(t.object.value))
+        if t.predicate.value == str(FOAF.primaryTopic)
+        else t
+        for t in about
+    ]
+    for broken, message in (
+        (
+            unlicensed,
+            "A served document is about exactly one resource (foaf:primaryTopic), "
+            "in exactly one dataset (void:inDataset), under the dataset's licence (dct:license).",
+        ),
+        (
+            as_text,
+            "This property links to another resource: its value must be an IRI, not "
+            "text or a blank node.",
+        ),
+    ):
+        refused = check_description(site.url, [], broken, shape_files)
+        assert [finding.message for finding in refused.results] == [message]
 
 
 # ------------------------------------------------------------------ resource pages

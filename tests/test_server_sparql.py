@@ -23,7 +23,7 @@ import pytest
 import rdflib
 from conftest import RunningServer
 from rdflib.compare import isomorphic
-from rdflib.namespace import RDF
+from rdflib.namespace import FOAF, RDF
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import (
     CSV,
@@ -39,7 +39,8 @@ from SPARQLWrapper import (
 )
 from SPARQLWrapper import RDF as RDF_GRAPH  # its "rdf" return format, not rdflib's RDF
 
-from tipkg.server.descriptions import describe_resource
+from tipkg.formats import TURTLE as TURTLE_FORMAT
+from tipkg.server.descriptions import describe_resource, document_statements
 from tipkg.server.protocol import FORM_URLENCODED as FORM
 from tipkg.server.published import Published, load_published
 from tipkg.vocab import SD, VOID
@@ -755,12 +756,16 @@ def test_rdflib_reads_a_resource_iri_with_its_default_accept(
     server: RunningServer, local: Published
 ) -> None:
     """``Graph().parse(IRI)``: rdflib's Accept lists every RDF syntax it reads; the IRI answers
-    303 to the Turtle document, which holds the resource's description."""
+    303 to the Turtle document, which holds the resource's description and says what it is."""
     iri = server.url + "id/event/tipcom-2021"
     graph = rdflib.Graph().parse(iri)
     expected = rdflib.Graph()
-    for triple in describe_resource(local, iri).triples():
+    for triple in [
+        *describe_resource(local, iri).triples(),
+        *document_statements(local, iri, TURTLE_FORMAT),
+    ]:
         expected.parse(data=f"{triple} .", format="nt")
+    assert (rdflib.URIRef(iri + ".ttl"), FOAF.primaryTopic, rdflib.URIRef(iri)) in graph
     assert len(expected) > 20
     assert isomorphic(graph, expected)
 

@@ -5,9 +5,10 @@ One scheme everywhere (slash IRIs, 303 See Other): a request for a resource's IR
 representation of its description in the format the client prefers: ``/id/event/x.html``,
 ``.ttl``, ``.jsonld``, ``.nt`` or ``.rdf`` (RDF/XML). ``?format=`` on the IRI overrides
 ``Accept``. The representations answer 200 with ``Content-Location``, ``Vary: Accept``, and the
-build's ETag and Last-Modified. When an IRI that itself ends in a format suffix exists
-(``…/distribution/tipkg.ttl``), the IRI wins and its representations are ``…/tipkg.ttl.html``
-and so on. A path that names nothing is a 404.
+build's ETag and Last-Modified; the RDF ones say what they are about, in which dataset and under
+which licence (:func:`~tipkg.server.descriptions.document_statements`). When an IRI that itself
+ends in a format suffix exists (``…/distribution/tipkg.ttl``), the IRI wins and its
+representations are ``…/tipkg.ttl.html`` and so on. A path that names nothing is a 404.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tipkg.formats import DOCUMENT_FORMATS, HTML, Format, format_named, serialize_triples
-from tipkg.server.descriptions import describe_resource, is_known, representation_path
+from tipkg.server.descriptions import (
+    describe_resource,
+    document_statements,
+    is_known,
+    representation_path,
+)
 from tipkg.server.errors import BadRequest, NotFound
 from tipkg.server.pages.common import PAGES_VERSION
 from tipkg.server.pages.resource import render_resource
@@ -101,7 +107,8 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     if fmt is HTML:
         response = render_resource(request, published, description)
     else:
-        body = serialize_triples(description.triples(), fmt, published.prefixes)
+        triples = [*description.triples(), *document_statements(published, iri, fmt)]
+        body = serialize_triples(triples, fmt, published.prefixes)
         response = Response(body, media_type=fmt.content_type)
     response.headers.update(headers)
     return response
