@@ -370,6 +370,44 @@ def test_what_a_document_says_of_itself_is_held_to_the_shapes(
         assert [finding.message for finding in refused.results] == [message]
 
 
+def link_values(response: httpx.Response) -> set[tuple[str, str, str]]:
+    """(target, rel, type) of each value of the response's ``Link`` header."""
+    header = response.headers["link"]
+    values = re.findall(r'<([^>]*)>; rel="([^"]*)"; type="([^"]*)"', header)
+    assert len(values) == header.count("<")
+    return set(values)
+
+
+def test_every_answer_about_a_resource_links_its_other_representations(
+    http: httpx.Client,
+) -> None:
+    """RFC 8288 ``Link`` on the 303 (every representation; the RDF ones also describe the
+    resource, the 303's link context) and on each representation and its 304 (the others)."""
+    alternates = {
+        (f"/{MEETING}.{suffix}", "alternate", media_type)
+        for suffix, media_type in SUFFIX_MEDIA_TYPES.items()
+    }
+    descriptions = {
+        (path, "describedby", media_type)
+        for path, _, media_type in alternates
+        if media_type != "text/html"
+    }
+    redirect = http.get(MEETING, headers={"Accept": "application/ld+json"})
+    assert redirect.status_code == 303
+    assert link_values(redirect) == alternates | descriptions
+    for suffix, media_type in SUFFIX_MEDIA_TYPES.items():
+        others = alternates - {(f"/{MEETING}.{suffix}", "alternate", media_type)}
+        response = http.get(f"/{MEETING}.{suffix}", headers={"Origin": "https://example.org"})
+        assert response.status_code == 200
+        assert link_values(response) == others, suffix
+        assert "link" in response.headers["access-control-expose-headers"].lower()
+        again = http.get(
+            f"/{MEETING}.{suffix}", headers={"If-None-Match": response.headers["etag"]}
+        )
+        assert again.status_code == 304
+        assert link_values(again) == others, suffix
+
+
 # ------------------------------------------------------------------ resource pages
 
 

@@ -9,18 +9,27 @@ build's ETag and Last-Modified; the RDF ones say what they are about, in which d
 which licence (:func:`~tipkg.server.descriptions.document_statements`). When an IRI that itself
 ends in a format suffix exists (``…/distribution/tipkg.ttl``), the IRI wins and its
 representations are ``…/tipkg.ttl.html`` and so on. A path that names nothing is a 404.
+
+Every answer about a resource, the 303, the 200s and their 304s, carries a ``Link`` header
+(RFC 8288) so a client finds the other formats without parsing a body: on a representation,
+``rel="alternate"`` with its media type for each other representation; on the 303, whose link
+context is the resource itself, ``rel="alternate"`` for every representation and also
+``rel="describedby"`` for the RDF ones, the machine-readable descriptions of that resource. A
+representation gets no ``describedby``: its context is the document, which the others describe
+no more than it describes itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tipkg.formats import DOCUMENT_FORMATS, HTML, Format, format_named, serialize_triples
 from tipkg.server.descriptions import (
+    alternates,
     describe_resource,
     document_statements,
     is_known,
@@ -81,7 +90,6 @@ def match_path(
 def see_other(request: Request, published: Published, iri: str) -> Response:
     """303 to the representation in the format ``?format=`` names, else the one ``Accept``
     prefers."""
-    vary = {"Vary": "Accept"}
     wanted = request.query_params.get("format")
     if wanted is not None:
         fmt = format_named(wanted, DOCUMENT_FORMATS)
@@ -90,7 +98,10 @@ def see_other(request: Request, published: Published, iri: str) -> Response:
             raise BadRequest(f"unknown format {wanted!r}; use one of: {known}")
     else:
         fmt = acceptable(request, DOCUMENT_FORMATS, None, f"<{iri}>")
-    return RedirectResponse(representation_path(published, iri, fmt), status_code=303, headers=vary)
+    headers = {"Vary": "Accept", "Link": links(published, iri, None)}
+    return RedirectResponse(
+        representation_path(published, iri, fmt), status_code=303, headers=headers
+    )
 
 
 def represent(request: Request, published: Published, iri: str, fmt: Format) -> Response:
@@ -100,7 +111,12 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     answered with a 304 for a page the old one rendered."""
     path = representation_path(published, iri, fmt)
     variant = f"{fmt.name} {path}" + (f" {PAGES_VERSION}" if fmt is HTML else "")
-    headers = {"Content-Location": path, "Vary": "Accept", **published.cache_headers(variant)}
+    headers = {
+        "Content-Location": path,
+        "Vary": "Accept",
+        "Link": links(published, iri, fmt),
+        **published.cache_headers(variant),
+    }
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
     description = describe_resource(published, iri)
@@ -112,3 +128,17 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
         response = Response(body, media_type=fmt.content_type)
     response.headers.update(headers)
     return response
+
+
+def links(published: Published, iri: str, shown: Format | None) -> str:
+    """The ``Link`` header of an answer about ``iri``: every representation but ``shown`` as an
+    alternate; with nothing shown (the 303), the RDF ones also as descriptions of ``iri``."""
+    values = []
+    for fmt, path in alternates(published, iri):
+        if fmt is shown:
+            continue
+        target = quote(path, safe="/:@!$&'()*+,;=%#?~")  # an IRI's other characters as UTF-8
+        values.append(f'<{target}>; rel="alternate"; type="{fmt.media_type}"')
+        if shown is None and fmt is not HTML:
+            values.append(f'<{target}>; rel="describedby"; type="{fmt.media_type}"')
+    return ", ".join(values)
