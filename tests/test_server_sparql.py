@@ -39,8 +39,9 @@ from SPARQLWrapper import (
 )
 from SPARQLWrapper import RDF as RDF_GRAPH  # its "rdf" return format, not rdflib's RDF
 
-from tipkg.formats import TURTLE as TURTLE_FORMAT
+from tipkg import formats  # its TURTLE and JSON are not SPARQLWrapper's
 from tipkg.server.descriptions import describe_resource, document_statements
+from tipkg.server.linkeddata import integer_types_restored
 from tipkg.server.protocol import FORM_URLENCODED as FORM
 from tipkg.server.published import Published, load_published
 from tipkg.vocab import SD, VOID
@@ -752,6 +753,18 @@ def test_rdflib_sparqlstore_with_its_defaults(server: RunningServer, local: Publ
     assert start_dates == {rdflib.Literal("2021-05-06", datatype=rdflib.XSD.date)}
 
 
+def served_description(local: Published, iri: str, fmt: formats.Format) -> rdflib.Graph:
+    """What the server's document of ``iri`` in ``fmt`` holds, computed in this process."""
+    described = describe_resource(local, iri).triples()
+    graph = rdflib.Graph()
+    for triple in [
+        *integer_types_restored(local, described),
+        *document_statements(local, iri, fmt),
+    ]:
+        graph.parse(data=f"{triple} .", format="nt")
+    return graph
+
+
 def test_rdflib_reads_a_resource_iri_with_its_default_accept(
     server: RunningServer, local: Published
 ) -> None:
@@ -759,14 +772,9 @@ def test_rdflib_reads_a_resource_iri_with_its_default_accept(
     303 to the Turtle document, which holds the resource's description and says what it is."""
     iri = server.url + "id/event/tipcom-2021"
     graph = rdflib.Graph().parse(iri)
-    expected = rdflib.Graph()
-    for triple in [
-        *describe_resource(local, iri).triples(),
-        *document_statements(local, iri, TURTLE_FORMAT),
-    ]:
-        expected.parse(data=f"{triple} .", format="nt")
-    assert (rdflib.URIRef(iri + ".ttl"), FOAF.primaryTopic, rdflib.URIRef(iri)) in graph
+    expected = served_description(local, iri, formats.TURTLE)
     assert len(expected) > 20
+    assert (rdflib.URIRef(iri + ".ttl"), FOAF.primaryTopic, rdflib.URIRef(iri)) in expected
     assert isomorphic(graph, expected)
 
 

@@ -10,6 +10,13 @@ which licence (:func:`~tipkg.server.descriptions.document_statements`). When an 
 ends in a format suffix exists (``…/distribution/tipkg.ttl``), the IRI wins and its
 representations are ``…/tipkg.ttl.html`` and so on. A path that names nothing is a 404.
 
+pyoxigraph's store keeps every type derived from ``xsd:integer`` (``xsd:positiveInteger``,
+``xsd:nonNegativeInteger``, …) as ``xsd:integer`` (oxigraph/oxigraph#1413), so a description read
+from it would say ``tip:ordinal 1`` where the build wrote ``"1"^^xsd:positiveInteger``. The build
+checked every value of such a predicate against the datatype its value shape requires, and the
+context carries that datatype, so the RDF documents give such an ``xsd:integer`` back its type
+(:func:`integer_types_restored`).
+
 Every answer about a resource, the 303, the 200s and their 304s, carries a ``Link`` header
 (RFC 8288) so a client finds the other formats without parsing a body: on a representation,
 ``rel="alternate"`` with its media type for each other representation; on the 303, whose link
@@ -21,13 +28,18 @@ no more than it describes itself.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from tipkg.dist import CONTEXT_NAME
 from tipkg.formats import DOCUMENT_FORMATS, HTML, Format, format_named, serialize_triples
+from tipkg.jsonld import INTEGER_TYPES, NodeWriter
 from tipkg.server.descriptions import (
     alternates,
     describe_resource,
@@ -40,8 +52,10 @@ from tipkg.server.pages.common import PAGES_VERSION
 from tipkg.server.pages.resource import render_resource
 from tipkg.server.published import Published
 from tipkg.server.web import acceptable, current_published, not_modified
+from tipkg.vocab import XSD
 
 FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.suffix: fmt for fmt in DOCUMENT_FORMATS}
+XSD_INTEGER = str(XSD.integer)
 
 
 @dataclass(frozen=True)
@@ -123,11 +137,41 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     if fmt is HTML:
         response = render_resource(request, published, description)
     else:
-        triples = [*description.triples(), *document_statements(published, iri, fmt)]
+        triples = [
+            *integer_types_restored(published, description.triples()),
+            *document_statements(published, iri, fmt),
+        ]
         body = serialize_triples(triples, fmt, published.prefixes)
         response = Response(body, media_type=fmt.content_type)
     response.headers.update(headers)
     return response
+
+
+def integer_types_restored(published: Published, triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """The triples, each ``xsd:integer`` in the type derived from it that the build's shapes
+    require of its predicate (the store forgot it; see the module's docstring)."""
+    writer = jsonld_writer(published)
+    restored = []
+    for triple in triples:
+        value = triple.object
+        if isinstance(value, ox.Literal) and value.datatype.value == XSD_INTEGER:
+            declared = writer.datatype_of(triple.predicate.value)
+            if declared in INTEGER_TYPES and declared != XSD_INTEGER:
+                value = ox.Literal(value.value, datatype=ox.NamedNode(declared))
+                triple = ox.Triple(triple.subject, triple.predicate, value)
+        restored.append(triple)
+    return restored
+
+
+def jsonld_writer(published: Published) -> NodeWriter:
+    """The dump's JSON-LD context with its IRIs under the effective base, as a writer of node
+    objects (read once per build)."""
+
+    def read(build: Published) -> NodeWriter:
+        text = (build.dist_dir / CONTEXT_NAME).read_text(encoding="utf-8")
+        return NodeWriter(json.loads(build.rebase(text))["@context"])
+
+    return published.derived("jsonld_writer", read)
 
 
 def links(published: Published, iri: str, shown: Format | None) -> str:
