@@ -389,6 +389,23 @@ def test_every_statement_a_document_serves_is_one_the_build_wrote(
     assert integer_types == ({"positiveInteger"} if path == MEETING else {"nonNegativeInteger"})
 
 
+def test_the_jsonld_document_is_compacted_with_the_dumps_context(
+    http: httpx.Client, site: InProcessSite
+) -> None:
+    """The context is dist/context.jsonld's, its IRIs under the server's base, embedded."""
+    document = http.get(f"/{MEETING}.jsonld").json()
+    canonical = manifest(site)["base_iri"]
+    context = (site.dist_dir / "context.jsonld").read_text(encoding="utf-8")
+    assert document["@context"] == json.loads(context.replace(canonical, site.url))["@context"]
+    assert set(document) == {"@context", "@graph"}
+    (meeting,) = [node for node in document["@graph"] if node["@id"] == "event:tipcom-2021"]
+    assert meeting["ordinal"] == [1]
+    assert meeting["startDate"] == ["2021-05-06"]
+    assert meeting["convenedBy"] == ["tiporg:tipcom"]
+    assert sorted(meeting["@type"]) == ["Activity", "Event", "Meeting"]
+    assert all(isinstance(values, list) for key, values in meeting.items() if key != "@id")
+
+
 def link_values(response: httpx.Response) -> set[tuple[str, str, str]]:
     """(target, rel, type) of each value of the response's ``Link`` header."""
     header = response.headers["link"]

@@ -778,6 +778,14 @@ def test_rdflib_reads_a_resource_iri_with_its_default_accept(
     assert isomorphic(graph, expected)
 
 
+def test_rdflib_follows_a_pages_link_to_its_jsonld(server: RunningServer, local: Published) -> None:
+    """Asked for JSON-LD at a page, rdflib reads the page's ``Link: rel="alternate"`` and
+    fetches the JSON-LD document, which it reads with the context it embeds."""
+    iri = server.url + "id/event/tipcom-2021"
+    graph = rdflib.Graph().parse(iri + ".html", format="json-ld")
+    assert isomorphic(graph, served_description(local, iri, formats.JSON_LD))
+
+
 def test_results_revalidate_with_etag_and_last_modified(http: httpx.Client) -> None:
     params = {"query": fresh("SELECT ?s WHERE { ?s a tip:Meeting }")}
     first = http.get("/sparql", params=params)
