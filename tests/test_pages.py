@@ -21,9 +21,12 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from conftest import InProcessSite, in_process
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, VOID
 
-from support import REPORT_SLUG, build_dist, copy_project, report_dir
+from tipkg.project import load_project
+from tipkg.validate import check_description
+
+from support import PROJECT_ROOT, REPORT_SLUG, build_dist, copy_project, report_dir
 
 SUFFIX_MEDIA_TYPES = {
     "html": "text/html",
@@ -301,6 +304,144 @@ def test_every_error_is_one_line_of_text_or_a_page_for_a_browser(http: httpx.Cli
     missing = http.get("/static/missing.css", headers={"Accept": "text/html"})
     assert missing.status_code == 404
     assert "Nothing is known about this address" in Page(missing.text).text
+
+
+# ------------------------------------------------------------------ what a document says it is
+
+
+def dataset_licences(site: InProcessSite) -> set[rdflib.URIRef]:
+    """The dataset's licences as the build's description (dist/void.ttl) states them."""
+    canonical = manifest(site)["base_iri"]
+    description = rdflib.Graph().parse(site.dist_dir / "void.ttl")
+    return set(description.objects(rdflib.URIRef(canonical + "dataset"), DCTERMS.license))
+
+
+@pytest.mark.parametrize("suffix", [suffix for suffix in SUFFIX_MEDIA_TYPES if suffix != "html"])
+def test_every_rdf_document_says_what_it_is_about_its_dataset_and_licence(
+    http: httpx.Client, site: InProcessSite, suffix: str
+) -> None:
+    """Each representation names itself by its own URL (suffix and all), as Pubby names the
+    document it served; nothing else in it is said to be a document about something."""
+    graph = parse_rdf(http.get(f"/{MEETING}.{suffix}").content, suffix, site.url)
+    document = rdflib.URIRef(f"{site.url}{MEETING}.{suffix}")
+    licences = dataset_licences(site)
+    assert licences == {rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")}
+    assert set(graph.predicate_objects(document)) == {
+        (FOAF.primaryTopic, rdflib.URIRef(site.url + MEETING)),
+        (VOID.inDataset, rdflib.URIRef(site.url + "dataset")),
+        *((DCTERMS.license, licence) for licence in licences),
+    }
+    assert set(graph.subjects(FOAF.primaryTopic, None)) == {document}
+
+
+def test_what_a_document_says_of_itself_is_held_to_the_shapes(
+    http: httpx.Client, site: InProcessSite
+) -> None:
+    """The build never publishes these statements, so its validation cannot see them: the
+    served ones are checked here against every shape file (shapes/served.ttl, values.ttl)."""
+    document = ox.NamedNode(f"{site.url}{MEETING}.nt")
+    served = ox.parse(http.get(f"/{MEETING}.nt").content, format=ox.RdfFormat.N_TRIPLES)
+    about = [triple for triple in served if triple.subject == document]
+    shape_files = load_project(PROJECT_ROOT).shape_files
+    report = check_description(site.url, [], about, shape_files)
+    assert report.conforms, report.format_text()
+    assert len(about) == 3
+
+    unlicensed = [t for t in about if t.predicate.value != str(DCTERMS.license)]
+    as_text = [
+        ox.Triple(t.subject, t.predicate, ox.Literal(t.object.value))
+        if t.predicate.value == str(FOAF.primaryTopic)
+        else t
+        for t in about
+    ]
+    for broken, message in (
+        (
+            unlicensed,
+            "A served document is about exactly one resource (foaf:primaryTopic), "
+            "in exactly one dataset (void:inDataset), under the dataset's licence (dct:license).",
+        ),
+        (
+            as_text,
+            "This property links to another resource: its value must be an IRI, not "
+            "text or a blank node.",
+        ),
+    ):
+        refused = check_description(site.url, [], broken, shape_files)
+        assert [finding.message for finding in refused.results] == [message]
+
+
+@pytest.mark.parametrize("path", [MEETING, f"id/document/{REPORT_SLUG}"])
+def test_every_statement_a_document_serves_is_one_the_build_wrote(
+    http: httpx.Client, site: InProcessSite, path: str
+) -> None:
+    """Datatypes and all: pyoxigraph's store reads every type derived from xsd:integer back as
+    xsd:integer (oxigraph/oxigraph#1413); the documents give each its type back."""
+    built = {quad.triple for quad in served_quads(site)}
+    served = ox.parse(http.get(f"/{path}.nt").content, format=ox.RdfFormat.N_TRIPLES)
+    document = ox.NamedNode(f"{site.url}{path}.nt")
+    statements = [quad.triple for quad in served if quad.subject != document]
+    assert [t for t in statements if t not in built] == []
+    integer_types = {
+        t.object.datatype.value.rsplit("#", 1)[1]
+        for t in statements
+        if isinstance(t.object, ox.Literal) and "Integer" in t.object.datatype.value
+    }
+    assert integer_types == ({"positiveInteger"} if path == MEETING else {"nonNegativeInteger"})
+
+
+def test_the_jsonld_document_is_compacted_with_the_dumps_context(
+    http: httpx.Client, site: InProcessSite
+) -> None:
+    """The context is dist/context.jsonld's, its IRIs under the server's base, embedded."""
+    document = http.get(f"/{MEETING}.jsonld").json()
+    canonical = manifest(site)["base_iri"]
+    context = (site.dist_dir / "context.jsonld").read_text(encoding="utf-8")
+    assert document["@context"] == json.loads(context.replace(canonical, site.url))["@context"]
+    assert set(document) == {"@context", "@graph"}
+    (meeting,) = [node for node in document["@graph"] if node["@id"] == "event:tipcom-2021"]
+    assert meeting["ordinal"] == [1]
+    assert meeting["startDate"] == ["2021-05-06"]
+    assert meeting["convenedBy"] == ["tiporg:tipcom"]
+    assert sorted(meeting["@type"]) == ["Activity", "Event", "Meeting"]
+    assert all(isinstance(values, list) for key, values in meeting.items() if key != "@id")
+
+
+def link_values(response: httpx.Response) -> set[tuple[str, str, str]]:
+    """(target, rel, type) of each value of the response's ``Link`` header."""
+    header = response.headers["link"]
+    values = re.findall(r'<([^>]*)>; rel="([^"]*)"; type="([^"]*)"', header)
+    assert len(values) == header.count("<")
+    return set(values)
+
+
+def test_every_answer_about_a_resource_links_its_other_representations(
+    http: httpx.Client,
+) -> None:
+    """RFC 8288 ``Link`` on the 303 (every representation; the RDF ones also describe the
+    resource, the 303's link context) and on each representation and its 304 (the others)."""
+    alternates = {
+        (f"/{MEETING}.{suffix}", "alternate", media_type)
+        for suffix, media_type in SUFFIX_MEDIA_TYPES.items()
+    }
+    descriptions = {
+        (path, "describedby", media_type)
+        for path, _, media_type in alternates
+        if media_type != "text/html"
+    }
+    redirect = http.get(MEETING, headers={"Accept": "application/ld+json"})
+    assert redirect.status_code == 303
+    assert link_values(redirect) == alternates | descriptions
+    for suffix, media_type in SUFFIX_MEDIA_TYPES.items():
+        others = alternates - {(f"/{MEETING}.{suffix}", "alternate", media_type)}
+        response = http.get(f"/{MEETING}.{suffix}", headers={"Origin": "https://example.org"})
+        assert response.status_code == 200
+        assert link_values(response) == others, suffix
+        assert "link" in response.headers["access-control-expose-headers"].lower()
+        again = http.get(
+            f"/{MEETING}.{suffix}", headers={"If-None-Match": response.headers["etag"]}
+        )
+        assert again.status_code == 304
+        assert link_values(again) == others, suffix
 
 
 # ------------------------------------------------------------------ resource pages

@@ -12,8 +12,10 @@ import io
 import json
 import time
 import uuid
+import warnings
 from typing import Any
 from urllib.parse import quote
+from xml.dom.minidom import Document
 
 import httpx
 import pyoxigraph as ox
@@ -21,10 +23,25 @@ import pytest
 import rdflib
 from conftest import RunningServer
 from rdflib.compare import isomorphic
-from rdflib.namespace import RDF
+from rdflib.namespace import FOAF, RDF
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from SPARQLWrapper import CSV, JSON, POST, XML, SPARQLWrapper
+from SPARQLWrapper import (
+    CSV,
+    JSON,
+    JSONLD,
+    N3,
+    POST,
+    RDFXML,
+    TSV,
+    TURTLE,
+    XML,
+    SPARQLWrapper,
+)
+from SPARQLWrapper import RDF as RDF_GRAPH  # its "rdf" return format, not rdflib's RDF
 
+from tipkg import formats  # its TURTLE and JSON are not SPARQLWrapper's
+from tipkg.server.descriptions import describe_resource, document_statements
+from tipkg.server.linkeddata import integer_types_restored
 from tipkg.server.protocol import FORM_URLENCODED as FORM
 from tipkg.server.published import Published, load_published
 from tipkg.vocab import SD, VOID
@@ -320,10 +337,86 @@ def test_nothing_acceptable_is_406_listing_the_offer(http: httpx.Client) -> None
     assert answer.status_code == 406
     for media_type, _ in RESULT_MEDIA_TYPES.values():
         assert media_type in answer.text
-    # A graph format asked for by name for a SELECT query is no better.
-    answer = http.get("/sparql", params={"query": SELECT_TYPES, "format": "ttl"})
+    # A graph format in Accept for a SELECT query is no better: a media type the client lists
+    # is a contract (a format *name* is a hint, read as its kin: see below).
+    answer = http.get("/sparql", params={"query": SELECT_TYPES}, headers={"Accept": "text/turtle"})
     assert answer.status_code == 406
     assert "application/sparql-results+json (format=json)" in answer.text
+
+
+# Names and media types SPARQLWrapper, Fuseki, Virtuoso and Jena clients send (see formats.py),
+# and format names of the other kind, answered in their kin (formats.ANSWER_KIN).
+CLIENT_FORMAT_NAMES = [
+    ("output", "turtle", "CONSTRUCT", "text/turtle"),
+    ("format", "n3", "CONSTRUCT", "text/turtle"),
+    ("format", "text/n3", "CONSTRUCT", "text/turtle"),
+    ("results", "rdf+xml", "CONSTRUCT", "application/rdf+xml"),
+    ("format", "application/x-json+ld", "CONSTRUCT", "application/ld+json"),
+    ("output", "json-ld", "DESCRIBE", "application/ld+json"),
+    ("output", "nt", "CONSTRUCT", "application/n-triples"),
+    ("format", "text/plain", "CONSTRUCT", "application/n-triples"),
+    ("output", "sparql", "SELECT", "application/sparql-results+xml"),
+    ("results", "xml", "ASK", "application/sparql-results+xml"),
+    ("format", "ttl", "SELECT", "text/tab-separated-values"),
+    ("format", "json-ld", "SELECT", "application/sparql-results+json"),
+    ("format", "rdf", "ASK", "application/sparql-results+xml"),
+    ("output", "csv", "CONSTRUCT", "application/n-triples"),
+    ("format", "tsv", "DESCRIBE", "application/n-triples"),
+]
+
+
+@pytest.mark.parametrize(("parameter", "value", "form", "media_type"), CLIENT_FORMAT_NAMES)
+def test_format_names_clients_send_are_understood(
+    http: httpx.Client, local: Published, parameter: str, value: str, form: str, media_type: str
+) -> None:
+    query = SPARQLWRAPPER_QUERIES[form]
+    answer = http.get("/sparql", params={"query": query, parameter: value})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].split(";")[0] == media_type
+    if form in ("SELECT", "ASK"):
+        fmt = dict(RESULT_MEDIA_TYPES.values())[media_type]
+        if form == "SELECT":
+            assert parsed_rows(answer.content, fmt) == local_rows(local, query)
+        else:
+            assert bool(ox.parse_query_results(answer.content, format=fmt)) is True
+    else:
+        rdflib_format = dict(GRAPH_MEDIA_TYPES.values())[media_type]
+        graph = rdflib.Graph().parse(data=answer.content, format=rdflib_format)
+        assert isomorphic(graph, local_graph(local, query))
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("text/n3", "text/turtle"),
+        ("text/rdf+n3", "text/turtle"),
+        ("application/turtle", "text/turtle"),
+        ("application/n3", "text/turtle"),
+        ("application/x-json+ld", "application/ld+json"),
+        ("text/ntriples", "application/n-triples"),
+    ],
+)
+def test_media_types_clients_send_for_graphs_are_understood(
+    http: httpx.Client, local: Published, accept: str, media_type: str
+) -> None:
+    """N3 is a superset of Turtle: a client asking for N3 reads the Turtle it gets."""
+    answer = http.get("/sparql", params={"query": MEETING_DATE_GRAPH}, headers={"Accept": accept})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].split(";")[0] == media_type
+    rdflib_format = dict(GRAPH_MEDIA_TYPES.values())[media_type]
+    graph = rdflib.Graph().parse(data=answer.content, format=rdflib_format)
+    assert isomorphic(graph, local_graph(local, MEETING_DATE_GRAPH))
+
+
+def test_the_first_format_parameter_given_wins(http: httpx.Client) -> None:
+    """``format``, then ``output``, then ``results``; empty values (SPARQLWrapper sends some)
+    are skipped and the values after the first are not read."""
+    params = [("query", "ASK {}"), ("format", ""), ("output", "tsv"), ("results", "yaml")]
+    answer = http.get("/sparql", params=params)
+    assert answer.headers["content-type"] == "text/tab-separated-values; charset=utf-8"
+    answer = http.get("/sparql", params=[("query", "ASK {}"), ("output", "yaml")])
+    assert answer.status_code == 400
+    assert "unknown format 'yaml'" in answer.text
 
 
 @pytest.mark.parametrize("accept", ["text/csv;q=2", "garbage", "*/csv", "text/csv;q"])
@@ -482,6 +575,215 @@ def test_rdflib_sparqlstore(server: RunningServer) -> None:
     described = graph.query(f"CONSTRUCT {{ <{meeting}> ?p ?o }} WHERE {{ <{meeting}> ?p ?o }}")
     assert (meeting, RDF.type, tip.Meeting) in described.graph
     assert graph.query("ASK { ?s ?p ?o }").askAnswer is True
+
+
+MEETING_DATES = """SELECT ?meeting ?start WHERE {
+  ?meeting a tip:Meeting ; schema:startDate ?start
+} ORDER BY ?start"""
+MEETING_ON_A_DAY = 'ASK { ?meeting a tip:Meeting ; schema:startDate "2021-05-06"^^xsd:date }'
+MEETING_DATE_GRAPH = (
+    "CONSTRUCT { ?meeting schema:startDate ?start } "
+    "WHERE { ?meeting a tip:Meeting ; schema:startDate ?start }"
+)
+SPARQLWRAPPER_QUERIES = {
+    "SELECT": MEETING_DATES,
+    "ASK": MEETING_ON_A_DAY,
+    "CONSTRUCT": MEETING_DATE_GRAPH,
+    "DESCRIBE": "DESCRIBE ?meeting WHERE { ?meeting a tip:Meeting }",
+}
+# What the server answers each SPARQLWrapper return format with (None: its default, XML): the
+# format named where the query's form can take it, else its kin (tipkg.formats.ANSWER_KIN).
+SPARQLWRAPPER_ANSWERS = {
+    "results": {
+        None: "application/sparql-results+xml",
+        JSON: "application/sparql-results+json",
+        XML: "application/sparql-results+xml",
+        CSV: "text/csv",
+        TSV: "text/tab-separated-values",
+        TURTLE: "text/tab-separated-values",
+        N3: "text/tab-separated-values",
+        RDF_GRAPH: "application/sparql-results+xml",
+        RDFXML: "application/sparql-results+xml",
+        JSONLD: "application/sparql-results+json",
+    },
+    "graph": {
+        None: "application/rdf+xml",
+        JSON: "application/ld+json",
+        XML: "application/rdf+xml",
+        CSV: "application/n-triples",
+        TSV: "application/n-triples",
+        TURTLE: "text/turtle",
+        N3: "text/turtle",
+        RDF_GRAPH: "application/rdf+xml",
+        RDFXML: "application/rdf+xml",
+        JSONLD: "application/ld+json",
+    },
+}
+RDFLIB_PARSERS = {"text/turtle": "turtle", "application/n-triples": "nt"}
+
+
+def sparqlwrapper_answer(endpoint: str, query: str, return_format: str | None) -> tuple[str, Any]:
+    """The content type and ``convert()`` of a query sent as SPARQLWrapper sends it by default:
+    GET, with only the query and (unless ``None``) the return format set."""
+    client = SPARQLWrapper(endpoint)
+    client.setQuery(query)
+    if return_format is not None:
+        client.setReturnFormat(return_format)
+    # SPARQLWrapper warns where it sends Accept: */* (a return format the query's form has no
+    # media type for) and where the answer's type is not the one it named: the kin cases. Its
+    # convert() builds rdflib's deprecated ConjunctiveGraph.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        result = client.query()
+        return result.info()["content-type"].split(";")[0], result.convert()
+
+
+def json_term(binding: dict[str, str]) -> str:
+    """A SPARQL JSON term in N-Triples syntax, as ``str()`` of a pyoxigraph term."""
+    if binding["type"] == "uri":
+        return f"<{binding['value']}>"
+    return str(ox.Literal(binding["value"], datatype=ox.NamedNode(binding["datatype"])))
+
+
+def xml_term(binding: Any) -> str:
+    """A SPARQL XML ``<binding>`` in N-Triples syntax."""
+    (element,) = (node for node in binding.childNodes if node.nodeType == node.ELEMENT_NODE)
+    text = element.firstChild.data
+    if element.tagName == "uri":
+        return f"<{text}>"
+    return str(ox.Literal(text, datatype=ox.NamedNode(element.getAttribute("datatype"))))
+
+
+def converted_rows(content_type: str, converted: Any) -> list[tuple[str, ...]]:
+    """The rows of a SELECT answer as SPARQLWrapper's ``convert()`` gives them, each term in
+    N-Triples syntax (CSV, which keeps only lexical forms, as lexical forms)."""
+    if isinstance(converted, dict):
+        variables = converted["head"]["vars"]
+        return [
+            tuple(json_term(row[name]) for name in variables)
+            for row in converted["results"]["bindings"]
+        ]
+    if isinstance(converted, Document):
+        return [
+            tuple(xml_term(binding) for binding in result.getElementsByTagName("binding"))
+            for result in converted.getElementsByTagName("result")
+        ]
+    if content_type == "text/csv":
+        _header, *rows = csv.reader(io.StringIO(converted.decode(), newline=""))
+        return [tuple(row) for row in rows]
+    assert content_type == "text/tab-separated-values"
+    return parsed_rows(converted, ox.QueryResultsFormat.TSV)
+
+
+def converted_boolean(content_type: str, converted: Any) -> bool:
+    """The answer to an ASK query as SPARQLWrapper's ``convert()`` gives it."""
+    if isinstance(converted, dict):
+        return converted["boolean"]
+    if isinstance(converted, Document):
+        return converted.getElementsByTagName("boolean")[0].firstChild.data == "true"
+    if content_type == "text/csv":
+        return {b"true": True, b"false": False}[converted]
+    assert content_type == "text/tab-separated-values"
+    return bool(ox.parse_query_results(converted, format=ox.QueryResultsFormat.TSV))
+
+
+def converted_graph(content_type: str, converted: Any) -> rdflib.Graph:
+    """The graph of a CONSTRUCT or DESCRIBE answer as SPARQLWrapper's ``convert()`` gives it:
+    parsed by rdflib already (RDF/XML, JSON-LD), or the bytes of Turtle or N-Triples."""
+    graph = rdflib.Graph()
+    if isinstance(converted, rdflib.Graph):
+        for triple in converted.triples((None, None, None)):
+            graph.add(triple)
+        return graph
+    return graph.parse(data=converted, format=RDFLIB_PARSERS[content_type])
+
+
+def local_graph(local: Published, query: str) -> rdflib.Graph:
+    """A CONSTRUCT or DESCRIBE query's answer computed on the in-process copy of the build."""
+    expected = rdflib.Graph()
+    for triple in local_solutions(local, query):
+        expected.parse(data=f"{triple} .", format="nt")
+    return expected
+
+
+@pytest.mark.parametrize("form", sorted(SPARQLWRAPPER_QUERIES))
+@pytest.mark.parametrize(
+    "return_format", [None, JSON, XML, CSV, TSV, TURTLE, N3, RDF_GRAPH, RDFXML, JSONLD]
+)
+def test_sparqlwrapper_with_its_defaults_in_every_return_format(
+    server: RunningServer, local: Published, form: str, return_format: str | None
+) -> None:
+    """Every query form in every return format SPARQLWrapper offers, with nothing but the query
+    and the return format set: 200, in the format it asked for or its nearest kin, and
+    ``convert()`` reads back exactly the answer pyoxigraph computes on the same build."""
+    query = SPARQLWRAPPER_QUERIES[form]
+    kind = "results" if form in ("SELECT", "ASK") else "graph"
+    content_type, converted = sparqlwrapper_answer(server.sparql, query, return_format)
+    assert content_type == SPARQLWRAPPER_ANSWERS[kind][return_format]
+    if form == "SELECT":
+        expected = local_rows(local, query)
+        if content_type == "text/csv":  # lexical forms only
+            expected = [(m.value, d.value) for m, d in local_solutions(local, query)]
+        assert len(expected) == 2
+        assert converted_rows(content_type, converted) == expected
+    elif form == "ASK":
+        assert converted_boolean(content_type, converted) is True
+    else:
+        expected_graph = local_graph(local, query)
+        assert len(expected_graph) >= 2
+        assert isomorphic(converted_graph(content_type, converted), expected_graph)
+
+
+def test_rdflib_sparqlstore_with_its_defaults(server: RunningServer, local: Published) -> None:
+    """``SPARQLStore(endpoint)`` as it comes (SPARQL XML, RDF/XML for graphs): every query form
+    and a triple pattern give exactly what pyoxigraph computes on the same build."""
+    graph = rdflib.Graph(store=SPARQLStore(server.sparql))
+    rows = [
+        tuple(f"<{t}>" if isinstance(t, rdflib.URIRef) else t.n3() for t in row)
+        for row in graph.query(MEETING_DATES)
+    ]
+    assert rows == local_rows(local, MEETING_DATES)
+    assert graph.query(MEETING_ON_A_DAY).askAnswer is True
+    for form in ("CONSTRUCT", "DESCRIBE"):
+        query = SPARQLWRAPPER_QUERIES[form]
+        assert isomorphic(graph.query(query).graph, local_graph(local, query)), form
+    meeting = rdflib.URIRef(server.url + "id/event/tipcom-2021")
+    start_dates = set(graph.objects(meeting, rdflib.URIRef("https://schema.org/startDate")))
+    assert start_dates == {rdflib.Literal("2021-05-06", datatype=rdflib.XSD.date)}
+
+
+def served_description(local: Published, iri: str, fmt: formats.Format) -> rdflib.Graph:
+    """What the server's document of ``iri`` in ``fmt`` holds, computed in this process."""
+    described = describe_resource(local, iri).triples()
+    graph = rdflib.Graph()
+    for triple in [
+        *integer_types_restored(local, described),
+        *document_statements(local, iri, fmt),
+    ]:
+        graph.parse(data=f"{triple} .", format="nt")
+    return graph
+
+
+def test_rdflib_reads_a_resource_iri_with_its_default_accept(
+    server: RunningServer, local: Published
+) -> None:
+    """``Graph().parse(IRI)``: rdflib's Accept lists every RDF syntax it reads; the IRI answers
+    303 to the Turtle document, which holds the resource's description and says what it is."""
+    iri = server.url + "id/event/tipcom-2021"
+    graph = rdflib.Graph().parse(iri)
+    expected = served_description(local, iri, formats.TURTLE)
+    assert len(expected) > 20
+    assert (rdflib.URIRef(iri + ".ttl"), FOAF.primaryTopic, rdflib.URIRef(iri)) in expected
+    assert isomorphic(graph, expected)
+
+
+def test_rdflib_follows_a_pages_link_to_its_jsonld(server: RunningServer, local: Published) -> None:
+    """Asked for JSON-LD at a page, rdflib reads the page's ``Link: rel="alternate"`` and
+    fetches the JSON-LD document, which it reads with the context it embeds."""
+    iri = server.url + "id/event/tipcom-2021"
+    graph = rdflib.Graph().parse(iri + ".html", format="json-ld")
+    assert isomorphic(graph, served_description(local, iri, formats.JSON_LD))
 
 
 def test_results_revalidate_with_etag_and_last_modified(http: httpx.Client) -> None:

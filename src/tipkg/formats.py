@@ -4,8 +4,20 @@ A :class:`Format` is declared once: the ``?format=`` name, the other names and m
 clients use for it, its media type, its file suffix and the pyoxigraph format that writes it.
 Media types, suffixes and W3C format IRIs come from pyoxigraph's ``RdfFormat`` and
 ``QueryResultsFormat``, so they cannot drift from the library that writes the bytes. A client
-name for a format (SPARQLWrapper's ``turtle``, Jena's ``text/n3``, …) goes in ``names`` or
-``media_types`` here and is then understood everywhere.
+name for a format goes in ``names`` or ``media_types`` here and is then understood everywhere:
+the names and types SPARQLWrapper 2.0 sends for each of its return formats (``format``,
+``output`` and ``results`` all carrying ``json``, ``xml``, ``turtle``, ``n3``, ``rdf``,
+``rdf+xml``, ``json-ld``, ``csv`` or ``tsv``, sometimes followed by a media type; Accept
+headers with ``application/turtle``, ``text/rdf+n3``, ``application/n3``, ``text/n3``,
+``application/x-json+ld``), Fuseki's short names (``sparql``, ``ttl``, ``nt``, ``n-quads``,
+``json-ld``), Virtuoso's (``rdf``, ``n3``, ``ttl``) and its media types (``text/plain`` and
+``text/ntriples`` for N-Triples, ``application/x-ld+json``), and Jena's and rdflib's Accept
+headers (``application/x-turtle``, ``text/n3``). N3 is asked for as Turtle: N3 is a superset of
+Turtle, so every Turtle document is an N3 document and an N3 reader reads it as it is.
+
+A format named where an answer cannot take it (Turtle for a SELECT, CSV for a CONSTRUCT: a
+client repeats its one return format for every query form) is read as its kin of the other
+kind, :data:`ANSWER_KIN`, by :func:`hinted_format`.
 
 Each place that offers formats takes a tuple from this module, in its own order of preference
 (the first is its default): :data:`RESULTS_FORMATS`, :data:`GRAPH_FORMATS`,
@@ -78,23 +90,45 @@ def _from_library(
     )
 
 
-TURTLE = _from_library(ox.RdfFormat.TURTLE, "ttl", "Turtle", ("turtle",), ("application/x-turtle",))
+TURTLE = _from_library(
+    ox.RdfFormat.TURTLE,
+    "ttl",
+    "Turtle",
+    ("turtle", "n3"),
+    ("application/x-turtle", "application/turtle", "text/n3", "text/rdf+n3", "application/n3"),
+)
 N_TRIPLES = _from_library(
-    ox.RdfFormat.N_TRIPLES, "nt", "N-Triples", ("ntriples", "n-triples"), ("text/plain",)
+    ox.RdfFormat.N_TRIPLES,
+    "nt",
+    "N-Triples",
+    ("ntriples", "n-triples"),
+    ("text/plain", "text/ntriples"),
 )
 JSON_LD = _from_library(
-    ox.RdfFormat.JSON_LD, "jsonld", "JSON-LD", ("json-ld", "json"), ("application/json",)
+    ox.RdfFormat.JSON_LD,
+    "jsonld",
+    "JSON-LD",
+    ("json-ld", "json"),
+    ("application/json", "application/x-json+ld", "application/x-ld+json"),
 )
 RDF_XML = _from_library(
-    ox.RdfFormat.RDF_XML, "rdfxml", "RDF/XML", ("rdf", "xml"), ("application/xml", "text/xml")
+    ox.RdfFormat.RDF_XML,
+    "rdfxml",
+    "RDF/XML",
+    ("rdf", "xml", "rdf+xml"),
+    ("application/xml", "text/xml"),
 )
-N_QUADS = _from_library(ox.RdfFormat.N_QUADS, "nq", "N-Quads")
+N_QUADS = _from_library(ox.RdfFormat.N_QUADS, "nq", "N-Quads", ("nquads", "n-quads"))
 TRIG = _from_library(ox.RdfFormat.TRIG, "trig", "TriG")
 SPARQL_JSON = _from_library(
     ox.QueryResultsFormat.JSON, "json", "SPARQL JSON", media_types=("application/json",)
 )
 SPARQL_XML = _from_library(
-    ox.QueryResultsFormat.XML, "xml", "SPARQL XML", media_types=("application/xml", "text/xml")
+    ox.QueryResultsFormat.XML,
+    "xml",
+    "SPARQL XML",
+    ("sparql",),
+    ("application/xml", "text/xml"),
 )
 SPARQL_CSV = _from_library(ox.QueryResultsFormat.CSV, "csv", "CSV")
 SPARQL_TSV = _from_library(ox.QueryResultsFormat.TSV, "tsv", "TSV")
@@ -107,6 +141,22 @@ RESULTS_FORMATS: tuple[Format, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPAR
 GRAPH_FORMATS: tuple[Format, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML, N_QUADS)
 # The documents of a minted IRI (``/id/event/x.ttl``), by suffix.
 DOCUMENT_FORMATS: tuple[Format, ...] = (HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
+# What a format named for a SPARQL answer that cannot take it is read as: its kin of the other
+# kind, which the client that named it reads the same way. XML to XML and JSON to JSON
+# (SPARQLWrapper's "xml" and "json" already mean either kind, and it parses both alike); a
+# line-based text syntax to one too: SPARQL TSV writes each term in Turtle's syntax, and
+# N-Triples is one statement a line with terms written as TSV writes them.
+ANSWER_KIN: dict[Format, Format] = {
+    SPARQL_JSON: JSON_LD,
+    JSON_LD: SPARQL_JSON,
+    SPARQL_XML: RDF_XML,
+    RDF_XML: SPARQL_XML,
+    SPARQL_CSV: N_TRIPLES,
+    SPARQL_TSV: N_TRIPLES,
+    TURTLE: SPARQL_TSV,
+    N_TRIPLES: SPARQL_TSV,
+    N_QUADS: SPARQL_TSV,
+}
 # Syntaxes that abbreviate IRIs with prefixes (the others ignore them).
 PREFIXED_SYNTAXES = frozenset({ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML})
 
@@ -119,6 +169,19 @@ def format_named(wanted: str, offered: Iterable[Format]) -> Format | None:
     return next((f for f in offered if f.name == name), None) or next(
         (f for f in offered if f.is_named(name)), None
     )
+
+
+def hinted_format(wanted: str, offered: Iterable[Format]) -> Format | None:
+    """The offered format a ``format``/``output``/``results`` value asks for: the one it names,
+    else the :data:`ANSWER_KIN` of the format it names elsewhere; ``None`` if neither is
+    offered (or it names nothing)."""
+    offered = tuple(offered)
+    named = format_named(wanted, offered)
+    if named is not None:
+        return named
+    elsewhere = format_named(wanted, (*RESULTS_FORMATS, *GRAPH_FORMATS))
+    kin = ANSWER_KIN.get(elsewhere) if elsewhere is not None else None
+    return kin if kin in offered else None
 
 
 def used_prefixes(triples: Iterable[ox.Triple], prefixes: Mapping[str, str]) -> dict[str, str]:

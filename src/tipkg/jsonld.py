@@ -160,6 +160,12 @@ class NodeWriter:
             elif key not in self.prefixes:
                 self.class_names[self._expand(definition)] = key
 
+    def datatype_of(self, predicate: str) -> str | None:
+        """The datatype the context gives ``predicate``'s values (its shapes' ``sh:datatype``),
+        if it gives one."""
+        coerce = self.keys.get(predicate, ("", {}))[1].get("@type")
+        return self._expand(coerce) if coerce is not None and coerce != "@id" else None
+
     def _expand(self, compact: str) -> str:
         prefix, _, local = compact.partition(":")
         return self.prefixes[prefix] + local if prefix in self.prefixes else compact

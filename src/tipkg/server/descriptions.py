@@ -7,6 +7,16 @@ before their ``#``: the description of ``…/document/x`` includes every resourc
 plus a fragment. The representations of ``…/id/event/x`` are ``/id/event/x.html``, ``.ttl``,
 ``.jsonld``, ``.nt`` and ``.rdf`` (one per document format, by its suffix). This module knows
 nothing of HTTP.
+
+Each representation also says what it is (:func:`document_statements`, Pubby's "document
+metadata"): ``<document> foaf:primaryTopic <resource>``, ``void:inDataset <dataset>`` and the
+dataset's ``dct:license`` as the build's description states it. ``<document>`` is the
+representation's own URL, suffix included (``<base>id/event/x.ttl``), under the base IRI like
+every IRI the server mints. Pubby names the data document it served, the URL the client fetched;
+here that is the suffixed URL (the 303's target, the ``Content-Location``), and the suffixless
+IRI is the resource itself, so a document naming itself by it would say the meeting is a
+document. A crawler files what it fetched under that URL, so the statements tie its record to
+the resource; the representations of one resource differ only in that one IRI.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import pyoxigraph as ox
 
 from tipkg.formats import DOCUMENT_FORMATS, Format
 from tipkg.server.published import Published
+from tipkg.vocab import DCTERMS, FOAF, VOID
 
 # How deep nested blank nodes are folded into a description (guards against pathological chains).
 MAX_BLANK_DEPTH = 8
@@ -173,3 +184,34 @@ def representation_path(published: Published, iri: str, fmt: Format) -> str:
 def alternates(published: Published, iri: str) -> list[tuple[Format, str]]:
     """Every format of ``iri``'s description with its path, for links and ``rel=alternate``."""
     return [(fmt, representation_path(published, iri, fmt)) for fmt in DOCUMENT_FORMATS]
+
+
+def document_statements(published: Published, iri: str, fmt: Format) -> list[ox.Triple]:
+    """What the representation of ``iri``'s description in ``fmt`` says about itself: its
+    primary topic, its dataset and the dataset's licences (see the module's docstring)."""
+    document = ox.NamedNode(published.iri_for_path(representation_path(published, iri, fmt)))
+    dataset = ox.NamedNode(str(published.iris.dataset))
+    return [
+        ox.Triple(document, ox.NamedNode(str(FOAF.primaryTopic)), ox.NamedNode(iri)),
+        ox.Triple(document, ox.NamedNode(str(VOID.inDataset)), dataset),
+        *(
+            ox.Triple(document, ox.NamedNode(str(DCTERMS.license)), licence)
+            for licence in dataset_licences(published)
+        ),
+    ]
+
+
+def dataset_licences(published: Published) -> tuple[ox.NamedNode, ...]:
+    """The licences the build's description gives the dataset, in IRI order (once per build)."""
+
+    def find(build: Published) -> tuple[ox.NamedNode, ...]:
+        dataset = ox.NamedNode(str(build.iris.dataset))
+        licence = ox.NamedNode(str(DCTERMS.license))
+        found = {
+            quad.object
+            for quad in build.store.quads_for_pattern(dataset, licence, None)
+            if isinstance(quad.object, ox.NamedNode)
+        }
+        return tuple(sorted(found, key=lambda node: node.value))
+
+    return published.derived("dataset_licences", find)

@@ -1,8 +1,15 @@
 """Reading a SPARQL 1.1 Protocol request: the query, the dataset and the format asked for,
 however they were sent (GET, a direct POST, a form POST), refused in one line when malformed.
 
+The format may be named by ``format``, ``output`` or ``results`` (Virtuoso reads the first,
+Fuseki and Joseki the second, Rasqal the third; SPARQLWrapper sends all three, each with its
+return format's name and, for some, a second value: a media type, a comma-separated list of
+them, or nothing). The first value that is not empty, in that order, is the override, and it
+must name a format of :mod:`tipkg.formats` (a 400 otherwise), so a typo is never silently
+answered in the default format; the values after it are not read.
+
 Statuses raised here: 400 for a malformed request (text that is not UTF-8, a graph URI that is
-not an IRI), 403 for any update, 413 for a query over
+not an IRI, a format name nothing answers to), 403 for any update, 413 for a query over
 ``max_query_bytes``, 415 for an unknown POST body type. A cut answer carries
 :data:`TRUNCATED_HEADER` (SPARQL result formats have no place for it).
 """
@@ -30,6 +37,8 @@ from tipkg.settings import Settings
 TRUNCATED_HEADER = "X-Tipkg-Truncated"
 # Every format an answer of the endpoint can take, whatever the query's form.
 ANSWER_FORMATS = (*RESULTS_FORMATS, *GRAPH_FORMATS)
+# The parameters clients name the answer's format with, in the order they are read.
+FORMAT_PARAMETERS = ("format", "output", "results")
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 # The prologue (comments, BASE, PREFIX) and then the query form's keyword. The repetition is
 # possessive (``*+``): no backtracking, so the match is linear in the text's length whatever it
@@ -79,8 +88,8 @@ async def read_protocol_request(request: Request, settings: Settings) -> Protoco
     def values(name: str) -> list[str]:
         return fields.get(name, []) + url_params.get(name, [])
 
-    formats = values("format")
-    format_override = formats[0] if formats else None
+    named = (value for name in FORMAT_PARAMETERS for value in values(name) if value.strip())
+    format_override = next(named, None)
     if format_override is not None and format_named(format_override, ANSWER_FORMATS) is None:
         known = ", ".join(f.name for f in ANSWER_FORMATS)
         raise BadRequest(f"unknown format {format_override!r}; use one of {known}")
