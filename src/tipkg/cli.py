@@ -304,7 +304,7 @@ def validate(context: Context, fmt: str, strict: bool, engine: str) -> None:
 
     project = context.project()
     checked = check_project(project, context.settings, engine=engine)
-    kg, report, coverage = checked.graph, checked.report, checked.coverage
+    report, coverage = checked.report, checked.coverage
     uncited = [line for report_coverage in coverage for line in report_coverage.uncited_lines()]
     if fmt == "json":
         document = {**report.to_dict(), "coverage": [c.to_dict() for c in coverage]}
@@ -313,7 +313,7 @@ def validate(context: Context, fmt: str, strict: bool, engine: str) -> None:
         if report.results:
             click.echo(report.format_text())
         click.echo(
-            f"{report.summary().split('; first:')[0]}: {len(kg.union_triples)} triples checked "
+            f"{report.summary().split('; first:')[0]}: {report.triples} triples checked "
             f"against {len(project.shape_files)} shape files"
         )
         for report_coverage in coverage:

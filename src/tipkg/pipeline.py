@@ -7,8 +7,9 @@ checks them against the shapes, :mod:`tipkg.publish` writes ``dist/``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from tipkg.build import (
@@ -26,7 +27,7 @@ from tipkg.project import Project
 from tipkg.publish import write
 from tipkg.settings import Settings
 from tipkg.timings import Timings, timed
-from tipkg.validate import Report, check, raise_for
+from tipkg.validate import Report, check_triples, raise_for
 from tipkg.vocab import Iris
 
 
@@ -35,8 +36,14 @@ class Checked:
     """A project assembled and checked: what ``tipkg validate`` reports."""
 
     assembly: Assembly
-    graph: KnowledgeGraph
     report: Report
+    # Reads every unit's graph back into memory, once: only when asked (a conforming build
+    # never asks).
+    load_graph: Callable[[], KnowledgeGraph]
+
+    @property
+    def graph(self) -> KnowledgeGraph:
+        return self.load_graph()
 
     @cached_property
     def coverage(self) -> list[ReportCoverage]:
@@ -64,11 +71,16 @@ def check_project(
     :func:`tipkg.validate.check`)."""
     with timed(timings, "assemble units"):
         assembly = assemble(project, settings, progress)
-    with timed(timings, "read units back"):
-        graph = assembly.knowledge_graph()
+    load_graph = cache(assembly.knowledge_graph)
     with timed(timings, "validate"):
-        report = check(graph, project.shape_files, engine)
-    return Checked(assembly, graph, report)
+        report = check_triples(
+            assembly.iris,
+            (quad.triple for record in assembly.records for quad in record.quads()),
+            project.shape_files,
+            load_graph,
+            engine,
+        )
+    return Checked(assembly, report, load_graph)
 
 
 def build(
@@ -82,6 +94,8 @@ def build(
     writes nothing. The cache keeps only what this build used."""
     checked = check_project(project, settings, progress, timings)
     raise_for(checked.report)
-    manifest = write(checked.assembly, out_dir, timings)
-    prune_cache(checked.assembly.cache_dir, checked.assembly.records)
-    return checked.assembly, manifest
+    assembly = checked.assembly
+    del checked  # a graph read back to locate findings is not needed to publish
+    manifest = write(assembly, out_dir, timings)
+    prune_cache(assembly.cache_dir, assembly.records)
+    return assembly, manifest

@@ -12,7 +12,7 @@ IRIs, not literals.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -87,6 +87,8 @@ class Report:
 
     conforms: bool
     results: list[Finding] = field(default_factory=list)
+    # How many distinct triples were checked (not part of the JSON report).
+    triples: int = 0
 
     def format_text(self) -> str:
         return "\n".join(finding.format_line() for finding in self.results)
@@ -113,16 +115,34 @@ ENGINES = ("tipkg", "pyshacl")
 
 
 def check(kg: KnowledgeGraph, shape_files: tuple[Path, ...], engine: str = "tipkg") -> Report:
-    """Validate the RDF merge of ``kg``'s graphs; a malformed or unsupported shape file raises
-    ``InputError``. ``engine`` is tipkg's own (:mod:`tipkg.shacl`) or pyshacl, the reference
-    it is tested against (the same results, far slower)."""
-    shapes, validator = compiled_shapes(kg.iris.base, shape_files)
-    data = DataGraph(kg.union_triples)
+    """Validate the RDF merge of ``kg``'s graphs (see :func:`check_triples`)."""
+    return check_triples(kg.iris, kg.union_triples, shape_files, lambda: kg, engine)
+
+
+def check_triples(
+    iris: Iris,
+    triples: Iterable[ox.Triple],
+    shape_files: tuple[Path, ...],
+    knowledge_graph: Callable[[], KnowledgeGraph],
+    engine: str = "tipkg",
+) -> Report:
+    """Validate the RDF merge of ``triples`` (every unit's, repeats allowed); a malformed or
+    unsupported shape file raises ``InputError``. ``engine`` is tipkg's own
+    (:mod:`tipkg.shacl`) or pyshacl, the reference it is tested against (the same results,
+    far slower). ``knowledge_graph`` is asked for only to locate findings (or for pyshacl),
+    so a conforming corpus is validated without holding its graphs in memory twice."""
+    shapes, validator = compiled_shapes(iris.base, shape_files)
     if engine == "pyshacl":
+        kg = knowledge_graph()
+        data = DataGraph(kg.union_triples)
         results = reference_results(kg.union, shapes)
     else:
+        data = DataGraph(triples)
         results = validator.validate(data)
-    return _report(kg.iris, shapes, data.store, results, _Locator(kg))
+    locator = _Locator(knowledge_graph()) if results else None
+    report = _report(iris, shapes, data.store, results, locator)
+    report.triples = len(data.store)
+    return report
 
 
 def check_description(

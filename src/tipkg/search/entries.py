@@ -18,6 +18,7 @@ from rdflib.namespace import DCTERMS, ORG, RDF, RDFS, SKOS
 
 from tipkg.graph import UnitGraph
 from tipkg.search.model import KINDS, OTHER, Entry, SentenceRef
+from tipkg.sources import SourceText
 from tipkg.vocab import NIF, SCHEMA, Iris
 
 # Units whose graphs hold nothing a reader searches for: the ontology's terms are documented on
@@ -67,16 +68,7 @@ def unit_entries(unit_graph: UnitGraph, base: str) -> tuple[Entry, ...]:
     if unit_graph.unit.kind in UNINDEXED_UNIT_KINDS:
         return ()
     iris = Iris(base)
-    literals: dict[str, dict[str, list[ox.Literal]]] = {}
-    types: dict[str, set[str]] = {}
-    for triple in unit_graph.triples:
-        if not isinstance(triple.subject, ox.NamedNode):
-            continue
-        subject, predicate = triple.subject.value, triple.predicate.value
-        if predicate == str(RDF.type) and isinstance(triple.object, ox.NamedNode):
-            types.setdefault(subject, set()).add(triple.object.value)
-        elif isinstance(triple.object, ox.Literal):
-            literals.setdefault(subject, {}).setdefault(predicate, []).append(triple.object)
+    literals, types = _literals_and_types(unit_graph)
     kind_types = tuple(
         (kind, frozenset(_expand(name, iris) for name in KIND_TYPES[kind]))
         for kind in KINDS
@@ -118,23 +110,54 @@ def unit_entries(unit_graph: UnitGraph, base: str) -> tuple[Entry, ...]:
         )
     if source is not None and slug is not None:
         title = _texts(literals.get(str(iris.document(slug)), {}), (str(DCTERMS.title),))
-        for sentence in source.sentences:
-            label = f"Sentence {sentence.number}"
-            entries.append(
-                Entry(
-                    unit=unit,
-                    iri=str(iris.sentence(slug, sentence.number)),
-                    kind="sentence",
-                    label=f"{title[0]}, {label.lower()}" if title else label,
-                    names=(),
-                    text=(sentence.text,),
-                    notes=(),
-                    document=slug,
-                    year=report_year,
-                    sentence=SentenceRef(sentence.number, sentence.begin, sentence.end),
-                )
-            )
+        entries += _sentence_entries(unit, source, iris, slug, title, report_year)
     return tuple(entries)
+
+
+def _literals_and_types(
+    unit_graph: UnitGraph,
+) -> tuple[dict[str, dict[str, list[ox.Literal]]], dict[str, set[str]]]:
+    """Per named subject: its literal values by predicate, and its types."""
+    literals: dict[str, dict[str, list[ox.Literal]]] = {}
+    types: dict[str, set[str]] = {}
+    for triple in unit_graph.triples:
+        if not isinstance(triple.subject, ox.NamedNode):
+            continue
+        subject, predicate = triple.subject.value, triple.predicate.value
+        if predicate == str(RDF.type) and isinstance(triple.object, ox.NamedNode):
+            types.setdefault(subject, set()).add(triple.object.value)
+        elif isinstance(triple.object, ox.Literal):
+            literals.setdefault(subject, {}).setdefault(predicate, []).append(triple.object)
+    return literals, types
+
+
+def _sentence_entries(
+    unit: str,
+    source: SourceText,
+    iris: Iris,
+    slug: str,
+    title: tuple[str, ...],
+    year: int | None,
+) -> list[Entry]:
+    """One entry per sentence of the report, labelled with the report's title."""
+    entries = []
+    for sentence in source.sentences:
+        label = f"Sentence {sentence.number}"
+        entries.append(
+            Entry(
+                unit=unit,
+                iri=str(iris.sentence(slug, sentence.number)),
+                kind="sentence",
+                label=f"{title[0]}, {label.lower()}" if title else label,
+                names=(),
+                text=(sentence.text,),
+                notes=(),
+                document=slug,
+                year=year,
+                sentence=SentenceRef(sentence.number, sentence.begin, sentence.end),
+            )
+        )
+    return entries
 
 
 def _label(subject: str, names: tuple[str, ...], text: tuple[str, ...]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from tipkg.synth import world
+import tipkg.synth.world as world
 from tipkg.synth.reports import (
     DBR_,
     DCAT_,
