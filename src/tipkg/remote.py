@@ -267,7 +267,13 @@ class _Run:
         self.checkpointed = time.monotonic()
 
     def publish(self, graphs: Iterator[GraphContent]) -> None:
-        self.saved, self.saved_version = self._read_record()
+        try:
+            self.saved, self.saved_version = self._read_record()
+        except PublishFailed as error:
+            raise PublishFailed(
+                f"publish to {self.remote.store_url} failed before sending anything: "
+                f"{error.message}"
+            ) from None
         self.holds = dict(self.saved)
         self._send(graphs)
         for iri in sorted(self.saved.keys() - self.built):
@@ -453,7 +459,8 @@ class _Run:
                 break
             time.sleep(delay)
             waited += delay
-        raise RequestFailed(problem + (f" after {attempt} retries" if attempt else ""))
+        retries = f" after {attempt} {'retry' if attempt == 1 else 'retries'}" if attempt else ""
+        raise RequestFailed(problem + retries)
 
     def _fail(self, failure: str) -> None:
         """Save what the store holds if it still answers, then stop with one line saying what
