@@ -47,8 +47,8 @@ CHECKPOINT_SECONDS = 10.0
 COUNT_BATCH = 500
 # Graph names a one-line error lists before "and N more".
 LISTED_NAMES = 5
-N_TRIPLES = "application/n-triples"
-SPARQL_JSON = "application/sparql-results+json"
+N_TRIPLES = ox.RdfFormat.N_TRIPLES.media_type
+SPARQL_JSON = ox.QueryResultsFormat.JSON.media_type
 SHA256 = ox.NamedNode(str(SCHEMA.sha256))
 VERSION = ox.NamedNode(str(SCHEMA.version))
 
