@@ -241,6 +241,7 @@ def test_first_publish_holds_every_graph_and_answers_like_the_build(
     assert_published(result)
     expected = build_graphs(dist_dir)
     assert result.stdout.startswith(f"published to {store.url}store: {len(expected)} graphs sent")
+    assert result.stderr == ""  # no line per graph when stderr is not a terminal
     counts = store.counts()
     assert {g: counts[g] for g in expected} == expected
     record = store.select(f"SELECT ?g ?d WHERE {{ GRAPH <{RECORD}> {{ ?g ?p ?d }} }}")
