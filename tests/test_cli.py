@@ -20,7 +20,7 @@ from rdflib.namespace import RDF, RDFS
 from support import REPORT_SLUG, copy_project, report_dir
 
 TIPKG = str(Path(sys.executable).parent / "tipkg")
-COMMANDS = ("build", "validate", "query", "export", "stats", "synth", "serve")
+COMMANDS = ("build", "validate", "query", "export", "stats", "synth", "serve", "publish")
 
 
 def tipkg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,6 @@
 """The settings registry: every setting documented in the README, overridable from the
-environment and from a typed CLI option of the command the README names."""
+environment and from a typed CLI option of the command the README names; secrets from the
+environment only, and never shown."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import shlex
 import pytest
 from click.testing import CliRunner
 
-from tipkg.cli import GROUP_SETTINGS, main
+from tipkg.cli import GROUP_SETTINGS, PUBLISH_SETTINGS, main
 from tipkg.errors import InputError
 from tipkg.settings import SETTINGS, Setting, Settings
 
@@ -26,6 +27,17 @@ def readme_row(setting: Setting) -> list[str]:
     return [cell.strip() for cell in row.strip("|").split("|")]
 
 
+def command_of(setting: Setting) -> tuple[str, ...]:
+    """The command that has the setting's option (none: it goes before the command)."""
+    if setting.name in GROUP_SETTINGS:
+        return ()
+    return ("publish",) if setting.name in PUBLISH_SETTINGS else ("serve",)
+
+
+SECRETS = [setting for setting in SETTINGS if setting.secret]
+OPTIONS = [setting for setting in SETTINGS if not setting.secret]
+
+
 def help_text(*args: str) -> str:
     result = CliRunner().invoke(main, [*args, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
@@ -38,20 +50,33 @@ def test_every_setting_is_documented_in_the_readme(setting: Setting) -> None:
     assert env_var == f"`{setting.env_var}`"
     assert description == setting.description
     assert default in (f"`{setting.default!r}`", "`(none)`")
-    command = () if setting.name in GROUP_SETTINGS else ("serve",)
-    assert cli.startswith(f"`{' '.join((*command, setting.option))}`"), cli
+    if setting.secret:
+        assert cli == "(environment only: a secret)"
+    else:
+        assert cli.startswith(f"`{' '.join((*command_of(setting), setting.option))}`"), cli
 
 
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+@pytest.mark.parametrize("setting", OPTIONS, ids=lambda s: s.name)
 def test_every_setting_is_a_typed_option_of_its_command(setting: Setting) -> None:
     """Where the README says, with the type its default has: a boolean is a flag pair."""
-    shown = help_text() if setting.name in GROUP_SETTINGS else help_text("serve")
+    shown = help_text(*command_of(setting))
     line = next((ln for ln in shown.splitlines() if ln.strip().startswith(setting.option)), "")
     assert setting.env_var in shown
     if setting.kind is bool:
         assert line.split()[:3] == [setting.option, "/", f"--no-{setting.option[2:]}"]
     else:
         assert line.split()[:2] == [setting.option, METAVARS[setting.kind]]
+
+
+@pytest.mark.parametrize("setting", SECRETS, ids=lambda s: s.name)
+def test_a_secret_comes_from_the_environment_only_and_is_never_shown(setting: Setting) -> None:
+    """A command line is readable by every user of the machine; a repr ends up in logs."""
+    assert setting.default == ""
+    for command in ((), ("serve",), ("publish",)):
+        assert setting.option not in help_text(*command)
+    settings = Settings.load(environ={setting.env_var: "hunter2"})
+    assert getattr(settings, setting.name) == "hunter2"
+    assert "hunter2" not in repr(settings)
 
 
 def test_cli_values_arrive_typed_and_override_the_environment() -> None:

@@ -56,9 +56,16 @@ def _query_output_names() -> Iterable[str]:
     return FORMATS
 
 
-# Settings every command uses, given before the command (`tipkg --base-iri URL build`);
-# the others belong to `tipkg serve`.
+# Settings every command uses, given before the command (`tipkg --base-iri URL build`); those
+# of `tipkg publish`; the others belong to `tipkg serve`. Secrets have no option at all.
 GROUP_SETTINGS = ("base_iri", "build_jobs", "cache_dir")
+PUBLISH_SETTINGS = (
+    "publish_connections",
+    "publish_timeout",
+    "publish_retries",
+    "publish_backoff",
+    "publish_retry_seconds",
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -113,10 +120,11 @@ def setting_option(declared: Setting) -> Callable[[F], F]:
 
 
 def setting_options(names: Iterable[str]) -> Callable[[F], F]:
-    """One option per named setting, in the registry's order."""
+    """One option per named setting, in the registry's order; none for a secret."""
 
     def decorate(command: F) -> F:
-        for declared in reversed([s for s in SETTINGS if s.name in set(names)]):
+        wanted = set(names)
+        for declared in reversed([s for s in SETTINGS if s.name in wanted and not s.secret]):
             command = setting_option(declared)(command)
         return command
 
@@ -508,7 +516,9 @@ def search(
 
 @command
 @dist_option()
-@setting_options(tuple(name for name in SETTINGS_BY_NAME if name not in GROUP_SETTINGS))
+@setting_options(
+    tuple(name for name in SETTINGS_BY_NAME if name not in (*GROUP_SETTINGS, *PUBLISH_SETTINGS))
+)
 def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     """Serve dist/ read-only: SPARQL endpoint, resource pages, dumps.
 
@@ -593,3 +603,53 @@ def add_report(context: Context, source: Path, slug: str) -> None:
         f"entities, {created.candidates} candidate names for data/shared/"
     )
     click.echo("next: fill in document.ttl and facts.ttl, then `tipkg build`")
+
+
+@command
+@click.option(
+    "--endpoint",
+    required=True,
+    help="The store's SPARQL 1.1 Graph Store HTTP Protocol endpoint "
+    "(Oxigraph: http://HOST:7878/store).",
+)
+@click.option(
+    "--query-endpoint",
+    default=None,
+    help="The store's SPARQL query endpoint [default: the endpoint's sibling `query`, "
+    "right for Oxigraph and Fuseki].",
+)
+@dist_option()
+@click.option("--quiet", "-q", is_flag=True, help="No line per graph, only the result.")
+@setting_options(PUBLISH_SETTINGS)
+def publish(
+    context: Context,
+    endpoint: str,
+    query_endpoint: str | None,
+    dist_dir: Path | None,
+    quiet: bool,
+    **overrides: Any,
+) -> None:
+    """Send a build into a triple store: one PUT per named graph, only the graphs that changed.
+
+    The store keeps a record of what it holds (graph <base>graph/publication), so a second run
+    sends only what differs, deletes graphs the build no longer has, and resumes a run that
+    failed part-way. Every graph sent is then counted by SPARQL. Credentials come from the
+    environment: TIPKG_PUBLISH_USER and TIPKG_PUBLISH_PASSWORD, or TIPKG_PUBLISH_TOKEN.
+
+    \b
+    Example:
+      tipkg publish --endpoint http://127.0.0.1:7878/store
+      tipkg publish --endpoint http://localhost:3030/ds/data --publish-connections 2
+    """
+    from tipkg.remote import Remote
+    from tipkg.remote import publish as send
+
+    settings = Settings.load({**context.overrides, **overrides})
+    remote = Remote.from_settings(endpoint, query_endpoint, settings)
+
+    def show(action: str, iri: str, triples: int) -> None:
+        click.echo(f"  {action:<7} {iri}  {triples:,} triples", err=True)
+
+    verbose = not quiet and sys.stderr.isatty()
+    outcome = send(dist_dir or context.project_dir / "dist", remote, show if verbose else None)
+    click.echo(outcome.summary())

@@ -3,7 +3,9 @@
 Each setting is declared once, as a field of :class:`Settings` made by :func:`setting`: its
 default, its type (that of the default) and its description. ``SETTINGS`` is read from those
 fields; from it the environment (``TIPKG_<NAME>``) and the CLI (one typed option each) are
-derived, and ``tests/test_settings.py`` checks the README's table against it.
+derived, and ``tests/test_settings.py`` checks the README's table against it. A secret (a
+password, a token) is read from the environment only, never from the command line (which every
+user of the machine can read), and never shown.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Setting:
     default: Any
     parse: Callable[[str], Any]
     description: str
+    secret: bool = False
 
     @property
     def env_var(self) -> str:
@@ -70,11 +73,15 @@ PARSERS: dict[type, Callable[[str], Any]] = {
 }
 
 
-def setting(default: T, description: str, parse: Callable[[str], T] | None = None) -> T:
+def setting(
+    default: T, description: str, parse: Callable[[str], T] | None = None, secret: bool = False
+) -> T:
     """A field of :class:`Settings` that is a setting; text from the environment or the CLI is
-    read with ``parse`` (by default, the parser of the default's type)."""
+    read with ``parse`` (by default, the parser of the default's type). A ``secret`` has no CLI
+    option and is left out of the settings' ``repr``."""
     reader = parse or PARSERS[type(default)]
-    return field(default=default, metadata={"description": description, "parse": reader})
+    metadata = {"description": description, "parse": reader, "secret": secret}
+    return field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,30 @@ class Settings:
         64 * 1024 * 1024,
         "Memory for cached SPARQL answers (the data is immutable per build); 0 turns it off.",
     )
+    publish_connections: int = setting(
+        4, "Graphs `tipkg publish` sends to the store at once (HTTP connections)."
+    )
+    publish_timeout: float = setting(
+        120.0, "Seconds `tipkg publish` waits for the store to answer one request."
+    )
+    publish_retries: int = setting(
+        5, "Times `tipkg publish` retries a request after a 5xx, a 429 or a connection error."
+    )
+    publish_backoff: float = setting(
+        0.5, "Seconds `tipkg publish` waits before its first retry; each further wait doubles."
+    )
+    publish_retry_seconds: float = setting(
+        60.0, "Most seconds one request may spend waiting to be retried before the publish fails."
+    )
+    publish_user: str = setting(
+        "", "User name for HTTP Basic authentication to the store.", secret=True
+    )
+    publish_password: str = setting(
+        "", "Password for HTTP Basic authentication to the store.", secret=True
+    )
+    publish_token: str = setting(
+        "", "Bearer token for the store (instead of a user name and password).", secret=True
+    )
     # Names set by the environment or an override rather than defaulted: a server must know
     # whether a base IRI was asked for, even when it equals the default.
     explicit: frozenset[str] = frozenset()
@@ -172,7 +203,7 @@ class Settings:
 
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name, f.default, f.metadata["parse"], f.metadata["description"])
+    Setting(f.name, f.default, f.metadata["parse"], f.metadata["description"], f.metadata["secret"])
     for f in fields(Settings)
     if "description" in f.metadata
 )
