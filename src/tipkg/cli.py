@@ -447,10 +447,13 @@ def synth(context: Context, documents: int, out: Path, seed: int, plant_violatio
 def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     """Serve dist/ read-only: SPARQL endpoint, resource pages, dumps.
 
+    IRIs are served under the base IRI the build was made with; build with the URL you serve
+    at (`tipkg --base-iri URL build`) for them to dereference from this server.
+
     \b
     Example:
       tipkg serve
-      tipkg --base-iri http://127.0.0.1:8080/ serve --port 8080 --query-timeout 5
+      tipkg --base-iri http://127.0.0.1:8080/ build -q && tipkg serve --query-timeout 5
       tipkg serve --federation --federation-allow https://query.wikidata.org/sparql
     """
     from tipkg.server.app import run

@@ -12,7 +12,6 @@ socket that records every connection made to it. Nothing here opens a connection
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import os
@@ -79,12 +78,18 @@ def children(pid: int) -> set[int]:
 
 @dataclass
 class ServerProcess:
-    """A ``tipkg serve`` process answering at ``url`` (also its base IRI)."""
+    """A ``tipkg serve`` process answering at ``url``, under its build's base IRI ``base``
+    (the hostile builds are not made for the port each server happens to get: requests go
+    by path)."""
 
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
     dist_dir: Path
+
+    @property
+    def base(self) -> str:
+        return json.loads((self.dist_dir / "manifest.json").read_text())["base_iri"]
 
     @property
     def pid(self) -> int:
@@ -137,8 +142,6 @@ def serve(
         sys.executable,
         "-c",
         "from tipkg.cli import main; main()",
-        "--base-iri",
-        url,
         "serve",
         "--dist",
         str(dist_dir),
@@ -363,20 +366,3 @@ class Listener:
         self._stop.set()
         self._thread.join(timeout=5)
         self._socket.close()
-
-
-# ------------------------------------------------------------------ builds
-
-
-def add_quads_to_build(dist_dir: Path, nquads: str) -> None:
-    """Append N-Quads lines to a build's ``tipkg.nq`` and update its manifest to match, as a
-    build with those statements would have written it (the other dumps are left alone)."""
-    quads_path = dist_dir / "tipkg.nq"
-    data = quads_path.read_bytes() + nquads.encode()
-    quads_path.write_bytes(data)
-    manifest_path = dist_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    entry = next(f for f in manifest["files"] if f["name"] == "tipkg.nq")
-    entry["bytes"], entry["sha256"] = len(data), hashlib.sha256(data).hexdigest()
-    manifest["version"] = entry["sha256"]
-    manifest_path.write_text(json.dumps(manifest, indent=2))

@@ -1,5 +1,6 @@
 """What the server says about one resource (Pubby / LodView style): every triple with it as
-subject in any graph, the blank nodes it points to folded in, and every triple that points at it
+subject in the build's merge (each triple once, however many reports state it) or the dataset's
+description, the blank nodes it points to folded in, and every triple that points at it
 (incoming links); and where the representations of that description live.
 
 Hash IRIs (``<base>ontology#Meeting``, ``…/document/x#char=3,9``) are described with the IRI
@@ -11,7 +12,7 @@ nothing of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -93,29 +94,30 @@ def is_known(published: Published, iri: str) -> bool:
 
 
 def describe_resource(published: Published, iri: str) -> Description:
-    """The description of ``iri``: its triples, its hash resources', blank nodes, incoming links."""
-    store = published.store
+    """The description of ``iri``: its triples, its hash resources', blank nodes, incoming links,
+    from the build's merge (each triple once) and the dataset's description graph."""
     subjects = (iri, *hash_index(published).by_document.get(iri, ()))
     if iri == str(published.iris.ontology):
         ontology_graph = ox.NamedNode(published.iris.graph("ontology"))
-        outgoing = _unique(
-            q.triple for q in store.quads_for_pattern(None, None, None, ontology_graph)
-        )
-        outgoing += _folded(store, outgoing, set(subjects) | {_value(t.subject) for t in outgoing})
+
+        def in_ontology(node: ox.BlankNode) -> list[ox.Triple]:
+            quads = published.store.quads_for_pattern(node, None, None, ontology_graph)
+            return [quad.triple for quad in quads]
+
+        outgoing = [
+            q.triple for q in published.store.quads_for_pattern(None, None, None, ontology_graph)
+        ]
+        outgoing += _folded(in_ontology, outgoing)
     else:
         outgoing = []
         for subject in subjects:
-            outgoing += _unique(
-                q.triple for q in store.quads_for_pattern(ox.NamedNode(subject), None, None)
-            )
-        outgoing += _folded(store, outgoing, set(subjects))
+            outgoing += published.triples(ox.NamedNode(subject))
+        outgoing += _folded(published.triples, outgoing)
     described = {_value(t.subject) for t in outgoing} | set(subjects)
     incoming: list[ox.Triple] = []
     truncated = False
     for subject in subjects:
-        for triple in _unique(
-            q.triple for q in store.quads_for_pattern(None, None, ox.NamedNode(subject))
-        ):
+        for triple in published.triples(None, None, ox.NamedNode(subject)):
             if isinstance(triple.subject, ox.NamedNode) and triple.subject.value in described:
                 continue
             if len(incoming) >= MAX_INCOMING:
@@ -131,13 +133,12 @@ def describe_resource(published: Published, iri: str) -> Description:
     )
 
 
-def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """Triples once each (the same triple may sit in several named graphs)."""
-    return list(dict.fromkeys(triples))
-
-
-def _folded(store: ox.Store, triples: list[ox.Triple], seen_subjects: set[str]) -> list[ox.Triple]:
-    """The triples of every blank node reachable from ``triples``, breadth first."""
+def _folded(
+    statements: Callable[[ox.BlankNode], list[ox.Triple]], triples: list[ox.Triple]
+) -> list[ox.Triple]:
+    """The triples of every blank node reachable from ``triples``, breadth first, read with
+    ``statements`` (from the graph ``triples`` come from: a store's load gives each graph's
+    blank nodes their own identity)."""
     folded: list[ox.Triple] = []
     frontier = [t.object for t in triples if isinstance(t.object, ox.BlankNode)]
     seen: set[str] = set()
@@ -147,7 +148,7 @@ def _folded(store: ox.Store, triples: list[ox.Triple], seen_subjects: set[str]) 
             if node.value in seen:
                 continue
             seen.add(node.value)
-            for triple in _unique(q.triple for q in store.quads_for_pattern(node, None, None)):
+            for triple in statements(node):
                 folded.append(triple)
                 if isinstance(triple.object, ox.BlankNode):
                     next_frontier.append(triple.object)

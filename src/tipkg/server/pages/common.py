@@ -56,15 +56,11 @@ def html_variant(name: str) -> str:
 
 
 def select(published: Published, query: str, **terms: Any) -> ox.QuerySolutions:
-    """A SELECT over the union of the build's graphs with the project's prefixes; ``$name`` in
-    the text is replaced by ``terms[name]`` written as N-Triples (page queries are ours, small,
-    and run in-process)."""
+    """A SELECT over the build's default graph (the merge: each triple once) with the project's
+    prefixes; ``$name`` in the text is replaced by ``terms[name]`` written as N-Triples. Page
+    queries are ours and run in-process, so each must be bounded by what its page shows."""
     text = Template(query).substitute({name: str(term) for name, term in terms.items()})
-    return published.store.query(
-        text,
-        use_default_graph_as_union=True,
-        prefixes={name: str(ns) for name, ns in published.iris.prefixes().items()},
-    )
+    return published.store.query(text, prefixes=published.prefixes)
 
 
 def clickable(iri: str) -> bool:

@@ -110,7 +110,7 @@ def source_documents(namer: Namer) -> list[dict[str, Any]]:
     return [
         {
             "title": entry["title"],
-            "href": namer.href(namer.published.rebase(entry["iri"])),
+            "href": namer.href(entry["iri"]),
             "sentences": entry["sentences"],
             "sha256": entry["sha256"],
         }

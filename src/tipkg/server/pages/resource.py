@@ -182,7 +182,7 @@ class NamedGraphView:
 def named_graph(published: Published, iri: str) -> NamedGraphView | None:
     """The named graph ``iri`` as the manifest lists it, or ``None`` if it is not a graph."""
     for graph in published.manifest.graphs:
-        if published.rebase(graph["iri"]) == iri:
+        if graph["iri"] == iri:
             query = (
                 "# Every triple of one named graph\n"
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}\n"
