@@ -23,6 +23,9 @@ import rdflib
 from conftest import IN_PROCESS_URL, InProcessSite, in_process
 from rdflib.namespace import OWL, RDF, RDFS
 
+from tipkg.server import descriptions
+from tipkg.server.pages import facts
+
 from support import REPORT_SLUG, build_dist, copy_project, report_dir
 
 SUFFIX_MEDIA_TYPES = {
@@ -329,6 +332,78 @@ def test_resource_page_names_things_by_label_and_links_them(
         if suffix != "html":
             assert alternates[media_type] == f"/{MEETING}.{suffix}"
         assert page.link_texts_to(f"/{MEETING}.{suffix}"), suffix
+
+
+def test_incoming_links_come_a_page_at_a_time(
+    http: httpx.Client, site: InProcessSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Links into a resource (from the data and from the dataset's description) are read a page
+    at a time (``?page=N``), in HTML and in every RDF format; the pages together hold every
+    link, each once."""
+    monkeypatch.setattr(descriptions, "INCOMING_PAGE_SIZE", 3)
+    place = site.url + "id/place/saint-lucia"
+    pointing = {
+        (row["s"].value, row["p"].value)
+        for row in ox.Store.read_only(str(site.dist_dir / "store")).query(
+            f"SELECT ?s ?p WHERE {{ {{ ?s ?p <{place}> }} "
+            f"UNION {{ GRAPH <{site.url}graph/dataset> {{ ?s ?p <{place}> }} }} }}"
+        )
+    }
+    assert len(pointing) > 6
+    seen: list[tuple[str, str]] = []
+    etags = set()
+    page_number = 1
+    while True:
+        page = get_page(http, f"/id/place/saint-lucia.html?page={page_number}")
+        turtle = http.get(f"/id/place/saint-lucia.ttl?page={page_number}")
+        assert turtle.status_code == 200
+        etags.add(turtle.headers["etag"])
+        graph = parse_rdf(turtle.content, "ttl", site.url)
+        incoming = [(str(s), str(p)) for s, p in graph.subject_predicates(rdflib.URIRef(place))]
+        assert 0 < len(incoming) <= 3
+        seen += incoming
+        assert "Referred to by" in page.text
+        previous = [link for link in page.links if link.get("rel") == "prev"]
+        assert [link["href"] for link in previous] == (
+            [f"?page={page_number - 1}#incoming"] if page_number > 1 else []
+        )
+        following = [link["href"] for link in page.links if link.get("rel") == "next"]
+        if not following:
+            break
+        assert following == [f"?page={page_number + 1}#incoming"]
+        page_number += 1
+    assert len(seen) == len(set(seen)) and set(seen) == pointing
+    assert len(etags) == page_number > 2
+    assert http.get("/id/place/saint-lucia.html?page=0").status_code == 400
+    assert http.get("/id/place/saint-lucia.ttl?page=two").status_code == 400
+
+
+def test_the_landing_page_lists_a_class_a_page_at_a_time(
+    site_dist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each class card shows one page of its instances, with a link to the next
+    (``?class=tip:Meeting&page=2``); an unknown class is a 404."""
+    monkeypatch.setattr(facts, "LIST_PAGE_SIZE", 1)
+    with in_process(site_dist) as fresh:  # a new build's first page, read with the page size 1
+        first = Page(fresh.client.get("/").text)
+        following = [link["href"] for link in first.links if link.get("rel") == "next"]
+        assert "?class=tip%3AMeeting&page=2#class-tip-Meeting" in following
+        second = Page(fresh.client.get("/?class=tip:Meeting&page=2").text)
+        card = [attrs for tag, attrs in second.elements if attrs.get("id") == "class-tip-Meeting"]
+        assert "open" in card[0]
+        meetings = {
+            link["href"]
+            for page in (first, second)
+            for link in page.links
+            if link.get("href", "").startswith("/id/event/tipcom-2021.html")
+            or link.get("href", "").startswith("/id/event/oas-national-authorities-tip-2021.html")
+        }
+        assert meetings == {
+            "/id/event/tipcom-2021.html",
+            "/id/event/oas-national-authorities-tip-2021.html",
+        }
+        assert fresh.client.get("/?class=tip:Nothing").status_code == 404
+        assert fresh.client.get("/?page=-1").status_code == 400
 
 
 def test_resource_page_quotes_the_cited_sentence_in_its_paragraph(http: httpx.Client) -> None:

@@ -24,7 +24,7 @@ from tipkg.server.errors import BadRequest, NotFound
 from tipkg.server.pages.common import PAGES_VERSION
 from tipkg.server.pages.resource import render_resource
 from tipkg.server.published import Published
-from tipkg.server.web import acceptable, current_published, not_modified
+from tipkg.server.web import acceptable, current_published, not_modified, page_number
 
 FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.suffix: fmt for fmt in DOCUMENT_FORMATS}
 
@@ -92,12 +92,13 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
 
     The HTML pages' version is part of their ETags, so a new release of the pages is never
     answered with a 304 for a page the old one rendered."""
-    path = representation_path(published, iri, fmt)
+    page = page_number(request)
+    path = representation_path(published, iri, fmt) + (f"?page={page}" if page > 1 else "")
     variant = f"{fmt.name} {path}" + (f" {PAGES_VERSION}" if fmt is HTML else "")
     headers = {"Content-Location": path, "Vary": "Accept", **published.cache_headers(variant)}
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
-    description = describe_resource(published, iri)
+    description = describe_resource(published, iri, page)
     if fmt is HTML:
         response = render_resource(request, published, description)
     else:

@@ -188,7 +188,6 @@ class Namer:
 
     def __init__(self, published: Published):
         self.published = published
-        self.store = published.store
         self._labels: dict[str, str | None] = {}
         self._prefixes = sorted(
             ((name, str(ns)) for name, ns in published.iris.prefixes().items()),
