@@ -29,6 +29,18 @@ def report_dir(project: Path) -> Path:
     return project / "data" / "reports" / REPORT_SLUG
 
 
+def second_account(report: Path, slug: str) -> Path:
+    """Another report telling what ``report`` tells: its text, sentences and document under a
+    new slug (so its IRIs are its own), its statements about the same meetings, states and
+    organisations as they are (so the two reports share triples). Adding or removing it
+    orphans no shared entity."""
+    copy = report.parent / slug
+    shutil.copytree(report, copy)
+    for path in copy.glob("*.ttl"):
+        path.write_text(path.read_text(encoding="utf-8").replace(report.name, slug))
+    return copy
+
+
 def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
     """Assemble, validate and publish a project into ``out`` the way ``tipkg build`` does, with
     a cache of its own beside ``out`` (never the repository's)."""
