@@ -453,7 +453,7 @@ def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     \b
     Example:
       tipkg serve
-      tipkg --base-iri http://127.0.0.1:8080/ build -q && tipkg serve --query-timeout 5
+      tipkg --base-iri http://127.0.0.1:8088/ build -q && tipkg serve --port 8088 --query-timeout 5
       tipkg serve --federation --federation-allow https://query.wikidata.org/sparql
     """
     from tipkg.server.app import run
