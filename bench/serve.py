@@ -331,7 +331,7 @@ def markdown(measurements: list[Measurement]) -> str:
 
 SCALE_REPEATS = 20
 READY_POLL_SECONDS = 0.01
-# The incoming links a resource page shows (tipkg.server.descriptions.INCOMING_PAGE_SIZE).
+# The incoming links a resource page shows (tipkg.server.descriptions.PAGE_SIZE).
 PAGE_OF_LINKS = 100
 BUSIEST_STATE = """SELECT ?state (COUNT(DISTINCT ?g) AS ?reports) WHERE {
   ?state a tip:SovereignState .

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from conftest import IN_PROCESS_URL, InProcessSite, in_process
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS, VOID
 
 from tipkg.server import descriptions
 from tipkg.server.pages import facts
@@ -340,7 +340,7 @@ def test_incoming_links_come_a_page_at_a_time(
     """Links into a resource (from the data and from the dataset's description) are read a page
     at a time (``?page=N``), in HTML and in every RDF format; the pages together hold every
     link, each once."""
-    monkeypatch.setattr(descriptions, "INCOMING_PAGE_SIZE", 3)
+    monkeypatch.setattr(descriptions, "PAGE_SIZE", 3)
     place = site.url + "id/place/saint-lucia"
     pointing = {
         (row["s"].value, row["p"].value)
@@ -365,17 +365,43 @@ def test_incoming_links_come_a_page_at_a_time(
         assert "Referred to by" in page.text
         previous = [link for link in page.links if link.get("rel") == "prev"]
         assert [link["href"] for link in previous] == (
-            [f"?page={page_number - 1}#incoming"] if page_number > 1 else []
+            [f"?page={page_number - 1}#pages"] if page_number > 1 else []
         )
         following = [link["href"] for link in page.links if link.get("rel") == "next"]
         if not following:
             break
-        assert following == [f"?page={page_number + 1}#incoming"]
+        assert following == [f"?page={page_number + 1}#pages"]
         page_number += 1
     assert len(seen) == len(set(seen)) and set(seen) == pointing
     assert len(etags) == page_number > 2
     assert http.get("/id/place/saint-lucia.html?page=0").status_code == 400
     assert http.get("/id/place/saint-lucia.ttl?page=two").status_code == 400
+
+
+def test_a_property_with_more_values_than_a_page_is_paginated_too(
+    http: httpx.Client, site: InProcessSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dataset has a void:subset per graph: with pages of 3, each page of its description
+    has 3 of them (its other properties whole), and the pages together have all, each once."""
+    monkeypatch.setattr(descriptions, "PAGE_SIZE", 3)
+    dataset = rdflib.URIRef(site.url + "dataset")
+    void = rdflib.Graph().parse(site.dist_dir / "void.ttl")
+    subsets = set(void.objects(dataset, VOID.subset))
+    assert len(subsets) > 6
+    seen: list[rdflib.term.Node] = []
+    page_number = 1
+    while True:
+        turtle = http.get(f"/dataset.ttl?page={page_number}")
+        graph = parse_rdf(turtle.content, "ttl", site.url)
+        on_page = list(graph.objects(dataset, VOID.subset))
+        assert len(on_page) == min(3, len(subsets) - len(seen))  # other lists may run longer
+        assert graph.value(dataset, rdflib.DCTERMS.title) is not None
+        seen += on_page
+        html = get_page(http, f"/dataset.html?page={page_number}")
+        if not [link for link in html.links if link.get("rel") == "next"]:
+            break
+        page_number += 1
+    assert len(seen) == len(set(seen)) and set(seen) == subsets
 
 
 def test_the_landing_page_lists_a_class_a_page_at_a_time(

@@ -7,12 +7,14 @@ many reports state it) and the dataset's description graph. Hash IRIs (``<base>o
 ``…/document/x#char=3,9``) are described with the IRI before their ``#``: the description of a
 report's IRI includes every resource of its own named graph whose IRI is it plus a fragment
 (the manifest says which graph is the report's), and the ontology's, the ontology graph's terms.
-Nothing here reads more than the resource's own statements, its report's graph and one page of
-incoming links, so a description costs the same in a build of one report or ten thousand.
+Nothing here reads more than the resource's own statements, its report's graph and the incoming
+links up to the page asked for, and only one page of any list is described, so a description
+costs the same in a build of one report or ten thousand.
 
 The representations of ``…/id/event/x`` are ``/id/event/x.html``, ``.ttl``, ``.jsonld``, ``.nt``
 and ``.rdf`` (one per document format, by its suffix); ``?page=N`` on any of them gives the Nth
-page of incoming links. This module knows nothing of HTTP.
+page of the incoming links and of any property with more values than a page. This module knows
+nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from tipkg.server.published import Published
 
 # How deep nested blank nodes are folded into a description (guards against pathological chains).
 MAX_BLANK_DEPTH = 8
-# Incoming links per page of a description; a hub resource (a state in every report) has many.
-INCOMING_PAGE_SIZE = 100
+# Statements per page of a description: of the links into it (a state every report names has
+# many), and of the values of any one property (the dataset has a subset per report).
+PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,9 @@ class Description:
     outgoing: tuple[ox.Triple, ...]
     # One page of the triples from elsewhere pointing at one of ``subjects``.
     incoming: tuple[ox.Triple, ...]
-    # Which page of incoming links (from 1), and whether a later one has more.
+    # Which page (from 1), and whether a later one has more incoming links or values.
     page: int = 1
-    more_incoming: bool = False
+    more: bool = False
 
     def triples(self) -> list[ox.Triple]:
         """Everything, for an RDF serialisation."""
@@ -104,8 +107,9 @@ def is_known(published: Published, iri: str) -> bool:
 
 
 def describe_resource(published: Published, iri: str, page: int = 1) -> Description:
-    """The description of ``iri``: its statements, its hash resources', blank nodes, and the
-    ``page``th page of incoming links."""
+    """The ``page``th page of the description of ``iri``: its statements, its hash resources',
+    blank nodes, and incoming links, each long list (the links, a property's values) cut to that
+    page of it."""
     subjects = (iri, *hash_resources(published, iri))
     if iri == str(published.iris.ontology):
         ontology_graph = ox.NamedNode(published.iris.graph("ontology"))
@@ -118,10 +122,13 @@ def describe_resource(published: Published, iri: str, page: int = 1) -> Descript
             q.triple for q in published.store.quads_for_pattern(None, None, None, ontology_graph)
         ]
         outgoing += _folded(in_ontology, outgoing)
+        more_values = False
     else:
-        outgoing = []
+        outgoing, more_values = [], False
         for subject in subjects:
-            outgoing += published.triples(ox.NamedNode(subject))
+            statements, more = _page_of_values(published.triples(ox.NamedNode(subject)), page)
+            outgoing += statements
+            more_values = more_values or more
         outgoing += _folded(published.triples, outgoing)
     described = {_value(t.subject) for t in outgoing} | set(subjects)
     links = (
@@ -129,16 +136,34 @@ def describe_resource(published: Published, iri: str, page: int = 1) -> Descript
         for triple in _pointing_at(published, subjects)
         if not (isinstance(triple.subject, ox.NamedNode) and triple.subject.value in described)
     )
-    skipped = (page - 1) * INCOMING_PAGE_SIZE
-    incoming = list(islice(links, skipped, skipped + INCOMING_PAGE_SIZE))
+    skipped = (page - 1) * PAGE_SIZE
+    incoming = list(islice(links, skipped, skipped + PAGE_SIZE))
     return Description(
         iri=iri,
         subjects=subjects,
         outgoing=tuple(sorted(outgoing, key=_triple_key)),
         incoming=tuple(sorted(incoming, key=_triple_key)),
         page=page,
-        more_incoming=next(links, None) is not None,
+        more=more_values or next(links, None) is not None,
     )
+
+
+def _page_of_values(statements: list[ox.Triple], page: int) -> tuple[list[ox.Triple], bool]:
+    """One subject's statements, a property with more than a page of values cut to the
+    ``page``th page of them (the others whole on every page); whether any has more."""
+    by_predicate: dict[ox.NamedNode, list[ox.Triple]] = {}
+    for triple in statements:
+        by_predicate.setdefault(triple.predicate, []).append(triple)
+    start = (page - 1) * PAGE_SIZE
+    kept: list[ox.Triple] = []
+    more = False
+    for values in by_predicate.values():
+        if len(values) <= PAGE_SIZE:
+            kept += values
+        else:
+            kept += values[start : start + PAGE_SIZE]
+            more = more or len(values) > start + PAGE_SIZE
+    return kept, more
 
 
 def _pointing_at(published: Published, subjects: Iterable[str]) -> Iterator[ox.Triple]:

@@ -65,7 +65,7 @@ def render_resource(request: Request, published: Published, description: Descrip
         main=main,
         inner=inner,
         incoming=incoming_groups(namer, description),
-        incoming_pages=page_links(description.page, description.more_incoming, "incoming"),
+        pages=page_links(description.page, description.more, "pages"),
         text_runs=full_text(namer, description.iri),
         context_quote=context_quote,
         graph=named_graph(published, description.iri),
