@@ -113,11 +113,13 @@ def running_server(
         {"host": "127.0.0.1", "port": listener.getsockname()[1], "base_iri": url, **overrides},
         environ={},
     )
-    server = uvicorn.Server(uvicorn_config(create_app(settings, dist_dir), settings, "warning"))
+    app = create_app(settings, dist_dir)
+    server = uvicorn.Server(uvicorn_config(app, settings, "warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener.dup()]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_SECONDS
-    while not server.started:
+    # It answers once one query worker is up; the tests count on all of them.
+    while not (server.started and app.state.query_pool.full):
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the test server on {url} did not start")
         time.sleep(0.05)
@@ -139,6 +141,11 @@ def in_process(dist_dir: Path, **overrides: Any) -> Iterator[InProcessSite]:
     settings = Settings.load({"base_iri": IN_PROCESS_URL, **overrides}, environ={})
     app = create_app(settings, dist_dir)
     with TestClient(app, base_url=IN_PROCESS_URL.rstrip("/"), follow_redirects=False) as client:
+        deadline = time.monotonic() + START_SECONDS
+        while not app.state.query_pool.full:  # the query workers start after the app answers
+            if time.monotonic() > deadline:
+                raise RuntimeError("the in-process app's query workers did not start")
+            time.sleep(0.05)
         yield InProcessSite(IN_PROCESS_URL, dist_dir, settings, client)
 
 

@@ -76,6 +76,16 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def has_opened_a_store(pid: int) -> bool:
+    """Whether the process holds a file of a build's store open (a query worker that has
+    opened its build; the store's files stay open while it is)."""
+    try:
+        targets = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any("/store/" in target for target in targets)
+
+
 @dataclass
 class ServerProcess:
     """A ``tipkg serve`` process answering at ``url``, under its build's base IRI ``base``
@@ -162,6 +172,12 @@ def serve(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"tipkg serve did not start: {server.log()[-2000:]}")
             time.sleep(0.2)
+        # It answers once one query worker is up; the tests count on all of them.
+        workers = int(settings.get("max_concurrent_queries", 4))
+        while sum(has_opened_a_store(pid) for pid in server.workers()) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"tipkg serve's workers did not start: {server.log()[-2000:]}")
+            time.sleep(0.1)
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
