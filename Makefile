@@ -31,7 +31,10 @@ src/tipkg/static/vendor/yasgui.min.js: package-lock.json
 build: install
 	$(BIN)/tipkg build
 
-run: build assets
+# Built under the URL it is served at (the server answers under its build's base IRI), so
+# every IRI in dist/ dereferences from it.
+run: install assets
+	$(BIN)/tipkg --base-iri http://$(HOST):$(PORT)/ build
 	@echo "dumps are in $(CURDIR)/dist/; serving at http://$(HOST):$(PORT)/"
 	$(BIN)/tipkg --base-iri http://$(HOST):$(PORT)/ serve --host $(HOST) --port $(PORT)
 

@@ -1,18 +1,33 @@
-"""Benchmark `tipkg serve` against rdflib-endpoint and Oxigraph's server on the same data.
+"""Benchmark `tipkg serve`: against rdflib-endpoint and Oxigraph's server on the same data, and
+(``--scale``) serving builds of every size from their store.
 
 Usage (after `tipkg build`):
     .venv/bin/python bench/serve.py [--dist dist] [--seconds 5] [--concurrency 1 4 16]
+    .venv/bin/python bench/serve.py --scale DIST [DIST ...]
 
-Each server is started here on a free loopback port over the same quads (dist/tipkg.nq plus
-void.ttl in <base>graph/void, as `tipkg serve` loads them). The load comes from `wrk` (Debian
-package): every request is a GET of one of the example queries in dist/queries, in turn, with
-`Accept: application/sparql-results+json, text/turtle;q=0.9`. Before any timing, each query is
-sent once to each server and the answers are compared, so all servers do the same work.
+Comparison. Each server is started here on a free loopback port over the same data: the named
+graphs of dist/tipkg.nq, the dataset's description (void.ttl) in <base>graph/dataset, and as the
+default graph their merge (dist/tipkg.nt), as `tipkg serve` has them in dist/store. The load
+comes from `wrk` (Debian package): every request is a GET of one of the example queries in
+dist/queries, in turn, with `Accept: application/sparql-results+json, text/turtle;q=0.9`. Before
+any timing, each query is sent once to each server and the answers are compared, so all servers
+do the same work. `tipkg serve` caches answers by (build, query, format). Its "uncached" rows send
+every query with a unique trailing comment, so no request can be answered from the cache (the
+other servers get the same requests); its "cached" rows send the plain queries. The table is
+printed as markdown; wrk's raw output goes to bench/results/.
 
-`tipkg serve` caches answers by (build, query, format). Its "uncached" rows send every query with
-a unique trailing comment, so no request can be answered from the cache (the other servers get
-the same requests); its "cached" rows send the plain queries. The table is printed as markdown;
-wrk's raw output goes to bench/results/.
+Scale. For each built dist/ (any size): `tipkg serve` (the real CLI, default settings, so four
+query workers) is started and asked for a SPARQL ASK every 10 ms until it answers: the seconds
+from starting the process are its ready time; the seconds until all four workers have opened
+the store follow in brackets (they start once the first answers). Then, each the median of 20
+requests after one first (cold) request: the landing page and the busiest resource page as HTML
+(the state that the most reports point at, found by a SPARQL count over the store), and a
+/sparql query for the busiest state's incoming links (answered from the result cache after the
+first). The named peer, measured in the same run in this process: pyoxigraph reading the same
+statements from the same store (opened read-only) directly, and evaluating the same query.
+Last, the resident memory of the whole process tree (server and workers, RSS; PSS shares the
+library and store pages between them). One markdown table; each server's log goes to
+bench/results/.
 """
 
 from __future__ import annotations
@@ -23,13 +38,15 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from urllib.parse import quote
 
@@ -77,12 +94,12 @@ def example_queries(dist: Path) -> list[tuple[str, str]]:
 
 
 def combined_quads(dist: Path, into: Path) -> Path:
-    """tipkg.nq plus void.ttl in <base>graph/void: exactly what `tipkg serve` loads."""
+    """tipkg.nq plus void.ttl in <base>graph/dataset: the named graphs `tipkg serve` has."""
     base = json.loads((dist / "manifest.json").read_text())["base_iri"]
-    void_graph = ox.NamedNode(base + "graph/void")
+    description_graph = ox.NamedNode(base + "graph/dataset")
     void = ox.parse(path=dist / "void.ttl", format=ox.RdfFormat.TURTLE, base_iri=base)
     extra = ox.serialize(
-        [ox.Quad(t.subject, t.predicate, t.object, void_graph) for t in void],
+        [ox.Quad(t.subject, t.predicate, t.object, description_graph) for t in void],
         format=ox.RdfFormat.N_QUADS,
     )
     path = into / "bench.nq"
@@ -158,11 +175,9 @@ def servers(dist: Path, scratch: Path) -> Iterator[list[Server]]:
         )
         started.append(rdflib_endpoint)
         location = scratch / "oxigraph"
-        subprocess.run(
-            [str(VENV_BIN / "oxigraph"), "load", "--location", str(location), "--file", str(quads)],
-            check=True,
-            capture_output=True,
-        )
+        load = [str(VENV_BIN / "oxigraph"), "load", "--location", str(location), "--file"]
+        for data in (quads, dist / "tipkg.nt"):  # the named graphs, then the merge as default
+            subprocess.run([*load, str(data)], check=True, capture_output=True)
         port = free_port()
         started.append(
             launch(
@@ -174,7 +189,6 @@ def servers(dist: Path, scratch: Path) -> Iterator[list[Server]]:
                     str(location),
                     "--bind",
                     f"127.0.0.1:{port}",
-                    "--union-default-graph",
                 ],
                 f"http://127.0.0.1:{port}/query",
             )
@@ -315,6 +329,198 @@ def markdown(measurements: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ serving from dist/store
+
+SCALE_REPEATS = 20
+READY_POLL_SECONDS = 0.01
+# Query workers of `tipkg serve` with its default settings (max_concurrent_queries).
+WORKERS = 4
+# The incoming links a resource page shows (tipkg.server.descriptions.PAGE_SIZE).
+PAGE_OF_LINKS = 100
+BUSIEST_STATE = """SELECT ?state (COUNT(DISTINCT ?g) AS ?reports) WHERE {
+  ?state a tip:SovereignState .
+  GRAPH ?g { ?s ?p ?state }
+  FILTER(STRSTARTS(STR(?g), "%sgraph/document/"))
+} GROUP BY ?state ORDER BY DESC(?reports) ?state LIMIT 1"""
+INCOMING_QUERY = "SELECT ?s ?p WHERE { ?s ?p <%s> } LIMIT %d"
+
+
+@dataclass
+class ScaleRow:
+    """What one build costs to serve."""
+
+    reports: int
+    triples: int
+    ready_s: float
+    full_s: float
+    rss_mb: float
+    pss_mb: float
+    busiest: str
+    busiest_reports: int
+    landing_first_ms: float
+    landing_ms: float
+    page_first_ms: float
+    page_ms: float
+    page_peer_ms: float
+    sparql_ms: float
+    sparql_peer_ms: float
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def holds_a_store(pid: int) -> bool:
+    """Whether the process has a build's store open (the server, or a worker that opened it)."""
+    try:
+        return any("/store/" in os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process tree, in MB: RSS counts a page shared by two processes twice."""
+    rss = pss = 0
+    for pid in process_tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
+
+
+def timed_ms(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
+
+
+def first_and_median_ms(action: Callable[[], object]) -> tuple[float, float]:
+    """The first call's milliseconds, and the median of the next ``SCALE_REPEATS``."""
+    first = timed_ms(action)
+    return first, statistics.median(timed_ms(action) for _ in range(SCALE_REPEATS))
+
+
+def busiest_state(store: ox.Store, base: str) -> tuple[str, int]:
+    """The state the most reports point at, and how many do."""
+    [row] = list(store.query(BUSIEST_STATE % base, prefixes={"tip": base + "ontology#"}))
+    return row["state"].value, int(row["reports"].value)
+
+
+def peer_description(store: ox.Store, iri: str) -> None:
+    """What the busiest page reads, read by pyoxigraph directly: the resource's statements in
+    the merge and one page of the statements pointing at it."""
+    node, merge = ox.NamedNode(iri), ox.DefaultGraph()
+    list(store.quads_for_pattern(node, None, None, merge))
+    list(islice(store.quads_for_pattern(None, None, node, merge), PAGE_OF_LINKS))
+
+
+def measure_serving(dist: Path) -> ScaleRow:
+    manifest = json.loads((dist / "manifest.json").read_text())
+    base = manifest["base_iri"]
+    store = ox.Store.read_only(str(dist / "store"))
+    busiest, busiest_reports = busiest_state(store, base)
+    page = "/" + busiest[len(base) :] + ".html"
+    query = INCOMING_QUERY % (busiest, PAGE_OF_LINKS)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = (RESULTS / f"scale-{len(manifest['documents'])}.log").open("wb")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(VENV_BIN / "tipkg"), "serve", "--dist", str(dist), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = Server("tipkg", url + "sparql", process)
+    try:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            while True:
+                if process.poll() is not None:
+                    sys.exit(f"tipkg serve exited with status {process.returncode}")
+                try:
+                    if http.get("/sparql", params={"query": "ASK {}"}).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(READY_POLL_SECONDS)
+            ready = time.perf_counter() - started
+            while sum(holds_a_store(pid) for pid in process_tree(process.pid)) < 1 + WORKERS:
+                time.sleep(READY_POLL_SECONDS)  # the other workers start after the first answer
+            full = time.perf_counter() - started
+
+            def get(path: str, **params: str) -> None:
+                answer = http.get(path, params=params, headers={"Accept": "text/html"})
+                assert answer.status_code == 200, (path, answer.status_code)
+
+            def ask() -> None:
+                answer = http.get("/sparql", params={"query": query}, headers={"Accept": ACCEPT})
+                assert answer.status_code == 200, answer.text
+
+            landing_first, landing = first_and_median_ms(lambda: get("/"))
+            page_first, page_ms = first_and_median_ms(lambda: get(page))
+            _, sparql_ms = first_and_median_ms(ask)
+            rss, pss = tree_memory_mb(process.pid)
+    finally:
+        stop(server)
+        log.close()
+    _, page_peer = first_and_median_ms(lambda: peer_description(store, busiest))
+    _, sparql_peer = first_and_median_ms(lambda: list(store.query(query)))
+    return ScaleRow(
+        reports=len(manifest["documents"]),
+        triples=manifest["triples"],
+        ready_s=ready,
+        full_s=full,
+        rss_mb=rss,
+        pss_mb=pss,
+        busiest=busiest[len(base) :],
+        busiest_reports=busiest_reports,
+        landing_first_ms=landing_first,
+        landing_ms=landing,
+        page_first_ms=page_first,
+        page_ms=page_ms,
+        page_peer_ms=page_peer,
+        sparql_ms=sparql_ms,
+        sparql_peer_ms=sparql_peer,
+    )
+
+
+def scale_table(rows: list[ScaleRow]) -> str:
+    lines = [
+        "| reports | triples | first answer s (all workers) | tree RSS MB (PSS) | "
+        "landing ms (first) | busiest page | page ms (first) | peer ms | cached /sparql ms | "
+        "peer ms | ratio |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.reports:,} | {r.triples:,} | {r.ready_s:.2f} ({r.full_s:.2f}) | {r.rss_mb:,.0f} "
+            f"({r.pss_mb:,.0f}) | {r.landing_ms:.1f} ({r.landing_first_ms:.0f}) | "
+            f"`{r.busiest}` ({r.busiest_reports:,} reports) | {r.page_ms:.1f} "
+            f"({r.page_first_ms:.0f}) | {r.page_peer_ms:.2f} | {r.sparql_ms:.2f} | "
+            f"{r.sparql_peer_ms:.2f} | {r.sparql_ms / r.sparql_peer_ms:.1f}× |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
@@ -326,13 +532,30 @@ def main() -> None:
         default=None,
         help="py-spy binary: after the measurements, profile tipkg's main process under load",
     )
+    parser.add_argument(
+        "--scale",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="DIST",
+        help="measure serving each of these builds from its store instead (no wrk)",
+    )
     args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.scale is not None:
+        rows = []
+        for dist in args.scale:
+            rows.append(measure_serving(dist.resolve()))
+            print(scale_table(rows).splitlines()[-1], flush=True)
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"\nload average after the run: {load} ({os.cpu_count()} cores)\n")
+        print(scale_table(rows))
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package wrk)")
     dist = args.dist.resolve()
     if not (dist / "manifest.json").is_file():
         sys.exit(f"{dist}: no build here; run `tipkg build` first")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     queries = example_queries(dist)
     measurements: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="tipkg-bench-") as scratch_name:

@@ -5,9 +5,11 @@ running on a loopback port.
 (its lifespan run, so the query workers start), for tests of what the app answers: pages,
 downloads, descriptions. ``server`` (session scope) is the same app under uvicorn on a free
 127.0.0.1 port, for tests about the real server: clients that need a socket, timeouts, limits,
-reloading. Both serve a build of the project with the base IRI rewritten to their own URL, so
-every minted IRI dereferences from them, and both have small limits so tests can hit them
-quickly (see ``SERVER_LIMITS``). ``start_server`` starts another real one with other settings.
+reloading. A server answers under the base IRI its build was made with, so each serves a build
+of the project made for its own URL (once per session), and every minted IRI dereferences from
+it; both have small limits so tests can hit them quickly (see ``SERVER_LIMITS``).
+``start_server`` starts another real one with other settings, on a port of its own kept for the
+session, with its own build.
 """
 
 from __future__ import annotations
@@ -76,24 +78,48 @@ def dist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@contextmanager
-def running_server(dist_dir: Path, **overrides: Any) -> Iterator[RunningServer]:
-    """The app under uvicorn in a background thread on a free loopback port, for the block."""
-    from tipkg.server.app import create_app, uvicorn_config
+def built_for(url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built with ``url`` as its base IRI: what a server at ``url`` serves."""
+    out = tmp_path_factory.mktemp("served") / "dist"
+    build_dist(PROJECT_ROOT, out, base_iri=url)
+    return out
 
+
+def loopback_listener() -> tuple[socket.socket, str]:
+    """A socket bound to a free 127.0.0.1 port, and the URL it makes."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+
+@contextmanager
+def running_server(
+    dist_dir: Path, listener: socket.socket | None = None, **overrides: Any
+) -> Iterator[RunningServer]:
+    """The app under uvicorn in a background thread for the block, on ``listener`` (bound,
+    and left open: uvicorn is given a duplicate) or else a free loopback port. The build's base
+    IRI must be the server's URL for the IRIs in it to dereference here; unless ``overrides``
+    says otherwise, the server is told that URL as its base, as `tipkg serve` would be."""
+    from tipkg.server.app import create_app, uvicorn_config
+
+    if listener is None:
+        listener, url = loopback_listener()
+        owned = listener
+    else:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        owned = None
     settings = Settings.load(
-        {"host": "127.0.0.1", "port": port, "base_iri": url, **overrides}, environ={}
+        {"host": "127.0.0.1", "port": listener.getsockname()[1], "base_iri": url, **overrides},
+        environ={},
     )
-    server = uvicorn.Server(uvicorn_config(create_app(settings, dist_dir), settings, "warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    app = create_app(settings, dist_dir)
+    server = uvicorn.Server(uvicorn_config(app, settings, "warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener.dup()]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_SECONDS
-    while not server.started:
+    # It answers once one query worker is up; the tests count on all of them.
+    while not (server.started and app.state.query_pool.full):
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the test server on {url} did not start")
         time.sleep(0.05)
@@ -102,39 +128,62 @@ def running_server(dist_dir: Path, **overrides: Any) -> Iterator[RunningServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-        listener.close()
+        if owned is not None:
+            owned.close()
 
 
 @contextmanager
 def in_process(dist_dir: Path, **overrides: Any) -> Iterator[InProcessSite]:
-    """The app over ``dist_dir`` with its lifespan running, driven through a ``TestClient``."""
+    """The app over ``dist_dir`` with its lifespan running, driven through a ``TestClient``
+    that believes it is at ``IN_PROCESS_URL`` (so ``dist_dir`` should be built for it)."""
     from tipkg.server.app import create_app
 
     settings = Settings.load({"base_iri": IN_PROCESS_URL, **overrides}, environ={})
     app = create_app(settings, dist_dir)
     with TestClient(app, base_url=IN_PROCESS_URL.rstrip("/"), follow_redirects=False) as client:
+        deadline = time.monotonic() + START_SECONDS
+        while not app.state.query_pool.full:  # the query workers start after the app answers
+            if time.monotonic() > deadline:
+                raise RuntimeError("the in-process app's query workers did not start")
+            time.sleep(0.05)
         yield InProcessSite(IN_PROCESS_URL, dist_dir, settings, client)
 
 
 @pytest.fixture(scope="session")
-def site(dist_dir: Path) -> Iterator[InProcessSite]:
+def site_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built for ``IN_PROCESS_URL``, once per session."""
+    return built_for(IN_PROCESS_URL, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def site(site_dist: Path) -> Iterator[InProcessSite]:
     """The app most page tests talk to, in-process, with the limits of ``SERVER_LIMITS``."""
-    with in_process(dist_dir, **SERVER_LIMITS) as driven:
+    with in_process(site_dist, **SERVER_LIMITS) as driven:
         yield driven
 
 
 @pytest.fixture(scope="session")
-def server(dist_dir: Path) -> Iterator[RunningServer]:
-    """The server most tests talk to, with the small limits of ``SERVER_LIMITS``."""
-    with running_server(dist_dir, **SERVER_LIMITS) as running:
-        yield running
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The server most tests talk to, with the small limits of ``SERVER_LIMITS``, over a build
+    made for its URL."""
+    listener, url = loopback_listener()
+    with listener:
+        dist = built_for(url, tmp_path_factory)
+        with running_server(dist, listener, **SERVER_LIMITS) as running:
+            yield running
 
 
 @pytest.fixture(scope="session")
-def start_server(dist_dir: Path) -> Callable[..., AbstractContextManager[RunningServer]]:
-    """Start another server over the same build: ``with start_server(federation=True) as s:``."""
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., AbstractContextManager[RunningServer]]]:
+    """Start another server: ``with start_server(federation=True) as s:``. Each runs on one
+    port kept for the session, over a build made for it once, so one runs at a time."""
+    listener, url = loopback_listener()
+    with listener:
+        dist = built_for(url, tmp_path_factory)
 
-    def start(**overrides: Any) -> AbstractContextManager[RunningServer]:
-        return running_server(dist_dir, **{**SERVER_LIMITS, **overrides})
+        def start(**overrides: Any) -> AbstractContextManager[RunningServer]:
+            return running_server(dist, listener, **{**SERVER_LIMITS, **overrides})
 
-    return start
+        yield start

@@ -3,6 +3,8 @@ how to start Debian's chromium for the browser tests."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +29,18 @@ def report_dir(project: Path) -> Path:
     return project / "data" / "reports" / REPORT_SLUG
 
 
+def second_account(report: Path, slug: str) -> Path:
+    """Another report telling what ``report`` tells: its text, sentences and document under a
+    new slug (so its IRIs are its own), its statements about the same meetings, states and
+    organisations as they are (so the two reports share triples). Adding or removing it
+    orphans no shared entity."""
+    copy = report.parent / slug
+    shutil.copytree(report, copy)
+    for path in copy.glob("*.ttl"):
+        path.write_text(path.read_text(encoding="utf-8").replace(report.name, slug))
+    return copy
+
+
 def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
     """Assemble, validate and publish a project into ``out`` the way ``tipkg build`` does, with
     a cache of its own beside ``out`` (never the repository's)."""
@@ -37,6 +51,42 @@ def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
     overrides = {"cache_dir": str(out.parent / f"{out.name}-cache"), **settings}
     _, manifest = build(load_project(project_root), Settings.load(overrides, environ={}), out)
     return manifest
+
+
+def add_quads_to_build(dist_dir: Path, nquads: str) -> None:
+    """Add N-Quads lines to a build as a build stating them would have: appended to
+    ``tipkg.nq``, stated in the store (in their named graph and in the merge, its default
+    graph), and the new version written in the manifest and in the store's description of
+    ``tipkg.nq``, which the server checks (the other dumps are left alone). ``dist_dir`` must
+    not be served meanwhile: a build is written beside dist/ and swapped in."""
+    import pyoxigraph as ox
+
+    from tipkg.dist import MANIFEST_NAME, QUADS_NAME, STORE_DIR
+
+    quads_path = dist_dir / QUADS_NAME
+    data = quads_path.read_bytes() + nquads.encode()
+    quads_path.write_bytes(data)
+    manifest_path = dist_dir / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    entry = next(f for f in manifest["files"] if f["name"] == QUADS_NAME)
+    old_version = manifest["version"]
+    entry["bytes"], entry["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    manifest["version"] = entry["sha256"]
+    store = ox.Store(str(dist_dir / STORE_DIR))
+    try:
+        added = list(ox.parse(nquads.encode(), format=ox.RdfFormat.N_QUADS))
+        store.extend(added)
+        store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in added)
+        checksum = ox.NamedNode("http://spdx.org/rdf/terms#checksumValue")
+        for quad in list(store.quads_for_pattern(None, checksum, None)):
+            if quad.object.value.lower() == old_version:
+                store.remove(quad)
+                value = ox.Literal(manifest["version"], datatype=quad.object.datatype)
+                store.add(ox.Quad(quad.subject, checksum, value, quad.graph_name))
+        store.flush()
+    finally:
+        del store
+    manifest_path.write_text(json.dumps(manifest, indent=2))
 
 
 CHROMIUM = "/usr/bin/chromium"

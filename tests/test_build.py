@@ -22,7 +22,7 @@ from tipkg.search.engine import search
 from tipkg.settings import Settings
 from tipkg.synth import write_corpus
 
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, second_account
 
 BASE = "https://w3id.org/tipkg/"
 TIPKG = str(Path(sys.executable).parent / "tipkg")
@@ -113,16 +113,6 @@ def test_a_changed_report_is_the_only_one_rebuilt(project: Path, tmp_path: Path)
     assert_same_as_a_build_from_nothing(project, out, tmp_path)
     edited = search(out / SEARCH_INDEX_DIR, "edited")
     assert [hit.document for hit in edited.hits] == [reports(project)[3].name]
-
-
-def second_account(report: Path, slug: str) -> Path:
-    """Another report telling what ``report`` tells (its sentences and statements under a new
-    slug): adding or removing it orphans no shared entity."""
-    copy = report.parent / slug
-    shutil.copytree(report, copy)
-    for path in copy.glob("*.ttl"):
-        path.write_text(path.read_text(encoding="utf-8").replace(report.name, slug))
-    return copy
 
 
 def test_an_added_and_a_removed_report(project: Path, tmp_path: Path) -> None:

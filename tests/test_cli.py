@@ -205,14 +205,37 @@ def test_validate_reports_violations_with_labels(fresh: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_takes_typed_options_and_the_base_iri_before_the_command(built: Path) -> None:
-    """`tipkg --base-iri URL serve --federation --max-rows N` really serves under URL with
-    federation on and N rows (the flag used to fail with "requires an argument")."""
+def test_serve_refuses_a_base_iri_the_build_was_not_made_with(built: Path) -> None:
+    """The store is served as built; asking for another base is one line naming both bases
+    and the fix, before anything listens."""
+    result = tipkg("--base-iri", "http://127.0.0.1:9/", "serve", "--port", "9", cwd=built)
+    _one_line_error(
+        result,
+        2,
+        "https://w3id.org/tipkg/",
+        "http://127.0.0.1:9/",
+        "`tipkg --base-iri http://127.0.0.1:9/ build`",
+    )
+
+
+def test_serve_takes_typed_options_and_the_base_iri_before_the_command(
+    built: Path, tmp_path: Path
+) -> None:
+    """`tipkg --base-iri URL serve --federation --max-rows N` really serves under URL, from a
+    build made for URL, with federation on and N rows (the flag used to fail with "requires an
+    argument")."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    args = ["--base-iri", url, "serve", "--port", str(port), "--federation", "--max-rows", "7"]
+    dist = tmp_path / "dist"
+    cache = tmp_path / "cache"
+    built_for_url = tipkg(
+        "--base-iri", url, "--cache-dir", str(cache), "build", "--out", str(dist), "-q", cwd=built
+    )
+    assert built_for_url.returncode == 0, built_for_url.stderr
+    args = ["--base-iri", url, "serve", "--dist", str(dist), "--port", str(port), "--federation"]
+    args += ["--max-rows", "7"]
     process = subprocess.Popen(
         [TIPKG, *args, "--max-concurrent-queries", "1"],
         cwd=built,

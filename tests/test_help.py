@@ -7,6 +7,7 @@ are then stopped; every other example must exit 0.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -76,6 +78,9 @@ def test_the_example_runs(sandbox: Path, command: str, line: str) -> None:
     if " serve" in f" {line}":
         serve_and_stop(sandbox, line)
         return
+    if line.startswith("tipkg publish"):
+        publish_into_oxigraph(sandbox, line)
+        return
     if line.startswith("tipkg --project corpus"):  # the synth example writes corpus/ first
         shutil.rmtree(sandbox / "corpus", ignore_errors=True)
         subprocess.run(
@@ -90,6 +95,52 @@ def test_the_example_runs(sandbox: Path, command: str, line: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+def publish_into_oxigraph(project: Path, line: str) -> None:
+    """Run a publish example against a real ``oxigraph serve`` on the port it names, and see
+    the build's graphs arrive."""
+    endpoint = re.search(r"--endpoint (http://[^/]+)/store", line)
+    assert endpoint, f"{line}: the examples publish into Oxigraph's /store"
+    port = int(endpoint.group(1).rsplit(":", 1)[1])
+    store = project.parent / f"oxigraph-{port}"
+    shutil.rmtree(store, ignore_errors=True)
+    process = subprocess.Popen(
+        [f"{BIN}/oxigraph", "serve", "--location", str(store), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(process, port, line)
+        result = subprocess.run(
+            line, shell=True, cwd=project, env=env_for(project), capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{line}\n{result.stderr}"
+        assert "Traceback" not in result.stderr
+        manifest = json.loads((project / "dist" / "manifest.json").read_text())
+        query = urllib.parse.urlencode({"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/query?{query}",
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            graphs = {b["g"]["value"] for b in json.load(response)["results"]["bindings"]}
+        assert {graph["iri"] for graph in manifest["graphs"]} <= graphs
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def wait_for_port(process: subprocess.Popen[bytes], port: int, line: str) -> None:
+    deadline = time.monotonic() + SERVE_START_SECONDS
+    while True:
+        assert process.poll() is None, f"{line}: the server exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"{line}: nothing listens on {port}"
+            time.sleep(0.2)
+
+
 def serve_and_stop(project: Path, line: str) -> None:
     port = int(m.group(1)) if (m := re.search(r"--port (\d+)", line)) else 8080
     process = subprocess.Popen(
@@ -102,15 +153,7 @@ def serve_and_stop(project: Path, line: str) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + SERVE_START_SECONDS
-        while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"{line} did not listen on {port}"
-                time.sleep(0.2)
+        wait_for_port(process, port, line)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
             assert response.status == 200
     finally:

@@ -19,8 +19,11 @@ from conftest import SERVER_LIMITS, InProcessSite, running_server
 from rdflib.namespace import DCAT, RDF, VOID
 
 from tipkg.errors import InputError
+from tipkg.publish import _swap
 from tipkg.server.published import load_published
 from tipkg.settings import Settings
+
+from support import add_quads_to_build
 
 
 def manifest_of(dist_dir: Path) -> dict:
@@ -128,18 +131,14 @@ def test_cors_preflight_allows_any_origin_to_post_queries(site: InProcessSite) -
 # ------------------------------------------------------------------ example queries
 
 
-def test_every_example_query_runs_on_the_rebased_server(site: InProcessSite) -> None:
-    """The examples are written against the canonical base; served, they are rebased with
-    the data, so each gives the same number of rows as on the build itself."""
-    served = load_published(site.dist_dir, site.settings)
-    canonical = load_published(site.dist_dir, Settings.load(environ={}))
-    assert served.queries.keys() == canonical.queries.keys()
-    assert len(served.queries) == len(manifest_of(site.dist_dir)["queries"]) > 0
-    for name, example in served.queries.items():
-        assert canonical.base_iri not in example.text, name
+def test_every_example_query_runs_on_the_server(site: InProcessSite) -> None:
+    """Each example gives the same number of rows served as on the build's store itself."""
+    published = load_published(site.dist_dir, site.settings)
+    assert len(published.queries) == len(manifest_of(site.dist_dir)["queries"]) > 0
+    for name, example in published.queries.items():
         assert example.title and example.question, name
-        result = canonical.store.query(
-            canonical.queries[name].text, use_default_graph_as_union=True
+        result = published.store.query(
+            example.text, base_iri=published.base_iri, prefixes=published.prefixes
         )
         answer = site.client.get(
             site.sparql,
@@ -162,29 +161,24 @@ def test_every_example_query_runs_on_the_rebased_server(site: InProcessSite) -> 
 # ------------------------------------------------------------------ the build, loaded and reloaded
 
 
-def add_triple_to_build(dist_dir: Path, line: str) -> None:
-    """Change a build the way a rebuild would: new quads, new sums, new version, manifest last."""
-    quads = dist_dir / "tipkg.nq"
-    quads.write_text(quads.read_text() + line + "\n")
-    data = quads.read_bytes()
-    manifest = manifest_of(dist_dir)
-    entry = next(f for f in manifest["files"] if f["name"] == "tipkg.nq")
-    entry["bytes"], entry["sha256"] = len(data), hashlib.sha256(data).hexdigest()
-    manifest["version"] = entry["sha256"]
-    (dist_dir / "manifest.json").write_text(json.dumps(manifest))
+def rebuild_with(dist_dir: Path, nquads: str) -> None:
+    """Replace ``dist_dir`` the way ``tipkg build`` does (a new tree beside it, swapped in),
+    by a build that also states ``nquads``."""
+    staging = dist_dir.parent / f".{dist_dir.name}.new.{time.monotonic_ns()}"
+    shutil.copytree(dist_dir, staging)
+    add_quads_to_build(staging, nquads)
+    _swap(staging, dist_dir)
 
 
 def test_a_rebuilt_dist_is_served_without_a_restart(dist_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "dist"
     shutil.copytree(dist_dir, copy)
-    canonical = manifest_of(copy)["base_iri"]
+    base = manifest_of(copy)["base_iri"]
     ask = "ASK { <urn:tipkg:test> <urn:tipkg:added> ?o }"
-    with running_server(copy, **SERVER_LIMITS) as running:
+    with running_server(copy, base_iri=base, **SERVER_LIMITS) as running:
         first = httpx.get(running.sparql, params={"query": ask})
         assert first.json()["boolean"] is False
-        add_triple_to_build(
-            copy, f'<urn:tipkg:test> <urn:tipkg:added> "x" <{canonical}graph/shared> .'
-        )
+        rebuild_with(copy, f'<urn:tipkg:test> <urn:tipkg:added> "x" <{base}graph/shared> .\n')
         deadline = time.monotonic() + 10
         while not httpx.get(running.sparql, params={"query": ask}).json()["boolean"]:
             assert time.monotonic() < deadline, "the rebuilt dist/ was not picked up"
@@ -210,6 +204,8 @@ def test_a_rebuilt_dist_is_served_without_a_restart(dist_dir: Path, tmp_path: Pa
         (lambda d: (d / "manifest.json").unlink(), "no manifest.json: the build is missing"),
         (lambda d: (d / "manifest.json").write_text("{"), "unreadable manifest"),
         (lambda d: (d / "tipkg.nq").unlink(), "missing tipkg.nq: the build is unfinished"),
+        (lambda d: shutil.rmtree(d / "store"), "missing store/: rebuild with `tipkg build`"),
+        (lambda d: (d / "store" / "CURRENT").write_text("x"), "unreadable store"),
         (
             lambda d: (d / "tipkg.ttl").write_text("@prefix"),
             "tipkg.ttl: 7 bytes, manifest.json says",
@@ -239,14 +235,34 @@ def test_missing_or_half_written_build_is_one_line_input_error(
     assert str(copy) in str(raised.value)
 
 
+def test_a_store_from_another_build_is_refused(dist_dir: Path, tmp_path: Path) -> None:
+    """The store must be the one the manifest describes: a manifest of a later build beside
+    the previous build's store (a swap gone wrong) is a one-line error, not a mixed answer."""
+    copy = tmp_path / "dist"
+    shutil.copytree(dist_dir, copy)
+    add_quads_to_build(copy, "<urn:tipkg:x> <urn:tipkg:y> <urn:tipkg:z> .\n")
+    shutil.rmtree(copy / "store")
+    shutil.copytree(dist_dir / "store", copy / "store")
+    with pytest.raises(InputError) as raised:
+        load_published(copy, Settings.load(environ={}))
+    assert "the store is not the build manifest.json describes" in str(raised.value)
+
+
 def test_base_iri_rule(dist_dir: Path) -> None:
-    """The served base is the configured one when it was set, else the build's own."""
-    canonical = manifest_of(dist_dir)["base_iri"]
-    assert load_published(dist_dir, Settings.load(environ={})).base_iri == canonical
-    local = Settings.load({"base_iri": "http://127.0.0.1:9000/"}, environ={})
-    published = load_published(dist_dir, local)
-    assert published.base_iri == "http://127.0.0.1:9000/"
-    assert published.canonical_base == canonical
-    assert published.path_for_iri("http://127.0.0.1:9000/id/event/x") == "/id/event/x"
-    assert published.iri_for_path("/id/event/x") == "http://127.0.0.1:9000/id/event/x"
-    assert published.path_for_iri(canonical + "id/event/x") is None
+    """The served base is the build's; one asked for explicitly must be that one."""
+    built = manifest_of(dist_dir)["base_iri"]
+    assert load_published(dist_dir, Settings.load(environ={})).base_iri == built
+    same = load_published(dist_dir, Settings.load({"base_iri": built}, environ={}))
+    assert same.base_iri == built
+    assert same.path_for_iri(built + "id/event/x") == "/id/event/x"
+    assert same.iri_for_path("/id/event/x") == built + "id/event/x"
+    assert same.path_for_iri("http://127.0.0.1:9000/id/event/x") is None
+    with pytest.raises(InputError) as raised:
+        load_published(dist_dir, Settings.load({"base_iri": "http://127.0.0.1:9000/"}, environ={}))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert built in message and "http://127.0.0.1:9000/" in message
+    assert "`tipkg --base-iri http://127.0.0.1:9000/ build`" in message
+    from_environment = Settings.load(environ={"TIPKG_BASE_IRI": "http://127.0.0.1:9000/"})
+    with pytest.raises(InputError):
+        load_published(dist_dir, from_environment)

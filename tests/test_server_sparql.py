@@ -91,7 +91,7 @@ def fresh(query: str) -> str:
 def local_solutions(local: Published, query: str) -> Any:
     """The query evaluated on the in-process copy of the build, as the server evaluates it."""
     prefixes = {name: str(ns) for name, ns in local.iris.prefixes().items()}
-    return local.store.query(query, prefixes=prefixes, use_default_graph_as_union=True)
+    return local.store.query(query, prefixes=prefixes)
 
 
 def local_rows(local: Published, query: str) -> list[tuple[str | None, ...]]:
@@ -185,7 +185,7 @@ def test_construct_in_every_graph_format(http: httpx.Client, local: Published, f
     assert answer.headers["content-type"].split(";")[0] == media_type
     prefixes = {name: str(ns) for name, ns in local.iris.prefixes().items()}
     expected = rdflib.Graph()
-    for triple in local.store.query(query, prefixes=prefixes, use_default_graph_as_union=True):
+    for triple in local.store.query(query, prefixes=prefixes):
         expected.parse(data=f"{triple} .", format="nt")
     got = rdflib.Dataset() if fmt == "nq" else rdflib.Graph()
     got.parse(data=answer.content, format=rdflib_format)
@@ -219,7 +219,7 @@ def test_head_answers_without_a_body(http: httpx.Client) -> None:
 # ------------------------------------------------------------------ the dataset
 
 
-def test_default_graph_is_the_union_of_named_graphs(
+def test_default_graph_is_the_merge_of_named_graphs(
     http: httpx.Client, server: RunningServer
 ) -> None:
     manifest = json.loads((server.dist_dir / "manifest.json").read_text())
@@ -228,7 +228,7 @@ def test_default_graph_is_the_union_of_named_graphs(
         params={"query": "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"},
     )
     graphs = json.loads(answer.text)["results"]["bindings"][0]["n"]["value"]
-    assert int(graphs) == len(manifest["graphs"]) + 1  # plus <base>graph/void
+    assert int(graphs) == len(manifest["graphs"]) + 1  # plus <base>graph/dataset
 
     # Each concept scheme lives in the shared graph, yet a plain pattern finds them.
     answer = http.get("/sparql", params={"query": "ASK { ?s a skos:ConceptScheme }"})
@@ -258,18 +258,17 @@ def test_default_and_named_graph_uri_choose_the_dataset(
     assert answer.json()["results"]["bindings"][0]["n"]["value"] == "0"
 
 
-def test_iris_are_served_under_the_servers_own_base(
-    http: httpx.Client, server: RunningServer
-) -> None:
-    """The build is published under https://w3id.org/tipkg/; the server rewrote it to its URL."""
+def test_iris_are_served_under_the_builds_base(http: httpx.Client, server: RunningServer) -> None:
+    """The server's build was made for its URL (the store cannot be rewritten): every minted
+    IRI is under it and none is left under the default base."""
     manifest = json.loads((server.dist_dir / "manifest.json").read_text())
-    assert manifest["base_iri"] != server.url
+    assert manifest["base_iri"] == server.url
     count = """SELECT (COUNT(*) AS ?n) WHERE {
       GRAPH ?g { ?s ?p ?o } VALUES ?base { "%s" }
       FILTER(STRSTARTS(STR(?s), ?base) || STRSTARTS(STR(?p), ?base)
              || (isIRI(?o) && STRSTARTS(STR(?o), ?base)) || STRSTARTS(STR(?g), ?base))
     }"""
-    for base, expect_some in ((server.url, True), (manifest["base_iri"], False)):
+    for base, expect_some in ((server.url, True), ("https://w3id.org/tipkg/", False)):
         answer = http.get("/sparql", params={"query": count % base})
         found = int(answer.json()["results"]["bindings"][0]["n"]["value"])
         assert (found > 500) if expect_some else (found == 0), (base, found)
@@ -509,7 +508,7 @@ def test_service_description_on_a_bare_get(
     assert (service, RDF.type, SD.Service) in description
     assert (service, SD.endpoint, service) in description
     assert (service, SD.supportedLanguage, SD.SPARQL11Query) in description
-    assert (service, SD.feature, SD.UnionDefaultGraph) in description
+    assert (service, SD.feature, SD.UnionDefaultGraph) not in description  # a merge: a set
     assert (service, SD.feature, SD.BasicFederatedQuery) not in description
     formats = {str(f).rsplit("/", 1)[1] for f in description.objects(service, SD.resultFormat)}
     assert {"SPARQL_Results_JSON", "SPARQL_Results_CSV", "Turtle", "JSON-LD"} <= formats
@@ -521,7 +520,11 @@ def test_service_description_on_a_bare_get(
         for named in description.subjects(RDF.type, SD.NamedGraph)
     }
     for graph in manifest["graphs"]:
-        assert sizes[graph["iri"].replace(manifest["base_iri"], server.url)] == graph["triples"]
+        assert sizes[graph["iri"]] == graph["triples"]
+    void = next(f for f in manifest["files"] if f["name"] == "void.ttl")
+    assert sizes[server.url + "graph/dataset"] == void["triples"]
+    default = description.value(next(description.objects(None, SD.defaultGraph)), VOID.triples)
+    assert int(default) == manifest["triples"]
 
 
 def test_service_description_revalidates(http: httpx.Client) -> None:
@@ -541,9 +544,15 @@ def test_service_description_revalidates(http: httpx.Client) -> None:
 
 
 def test_sparqlwrapper_json_xml_csv(server: RunningServer, local: Published) -> None:
-    expected = local_rows(local, SELECT_TYPES + " LIMIT 20")
+    # pyoxigraph 0.5's CSV writer leaves an IRI with a comma (a text span's #char=1,9)
+    # unquoted, so the CSV round trip keeps to IRIs without one.
+    query = (
+        'SELECT ?s ?type WHERE { ?s a ?type FILTER(!CONTAINS(STR(?s), ",")) } '
+        "ORDER BY ?s ?type LIMIT 20"
+    )
+    expected = local_rows(local, query)
     client = SPARQLWrapper(server.sparql)
-    client.setQuery(SELECT_TYPES + " LIMIT 20")
+    client.setQuery(query)
 
     client.setReturnFormat(JSON)
     document = client.query().convert()

@@ -522,10 +522,13 @@ def search(
 def serve(context: Context, dist_dir: Path | None, **overrides: Any) -> None:
     """Serve dist/ read-only: SPARQL endpoint, resource pages, dumps.
 
+    IRIs are served under the base IRI the build was made with; build with the URL you serve
+    at (`tipkg --base-iri URL build`) for them to dereference from this server.
+
     \b
     Example:
       tipkg serve
-      tipkg --base-iri http://127.0.0.1:8080/ serve --port 8080 --query-timeout 5
+      tipkg --base-iri http://127.0.0.1:8088/ build -q && tipkg serve --port 8088 --query-timeout 5
       tipkg serve --federation --federation-allow https://query.wikidata.org/sparql
     """
     from tipkg.server.app import run
@@ -639,7 +642,7 @@ def publish(
     \b
     Example:
       tipkg publish --endpoint http://127.0.0.1:7878/store
-      tipkg publish --endpoint http://localhost:3030/ds/data --publish-connections 2
+      tipkg publish --endpoint http://127.0.0.1:7878/store --publish-connections 2 --quiet
     """
     from tipkg.remote import Remote
     from tipkg.remote import publish as send

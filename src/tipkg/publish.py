@@ -59,6 +59,7 @@ from tipkg.formats import JSON_LD
 from tipkg.project import units_of
 from tipkg.query import load_queries
 from tipkg.search.index import update_index, write_index
+from tipkg.settings import SETTINGS_BY_NAME
 from tipkg.terms import ToOxigraph
 from tipkg.timings import Timings, timed
 from tipkg.validate import check_description, raise_for
@@ -282,10 +283,17 @@ def _write_dumps(assembly: Assembly, staging: Path) -> Iterator[PublishedFile]:
 
 
 def _copy_queries(assembly: Assembly, staging: Path) -> list[dict[str, str]]:
+    """The example queries, written for the build's base IRI: ``queries/`` spells IRIs under
+    the default base, and a build under another base (made to be served at its URL) would
+    otherwise publish examples that match nothing."""
     (staging / QUERIES_DIR).mkdir()
+    default_base = SETTINGS_BY_NAME["base_iri"].default
     queries = []
     for query_file in load_queries(assembly.project.query_files):
-        shutil.copyfile(query_file.path, staging / QUERIES_DIR / query_file.path.name)
+        text = query_file.path.read_bytes().decode("utf-8")
+        if assembly.iris.base != default_base:
+            text = text.replace(default_base, assembly.iris.base)
+        (staging / QUERIES_DIR / query_file.path.name).write_bytes(text.encode("utf-8"))
         queries.append(
             {
                 "name": query_file.name,

@@ -4,8 +4,9 @@ changed.
 The stores users grow into (Oxigraph, Fuseki, GraphDB, Virtuoso, QLever, Neptune) all speak the
 SPARQL 1.1 Graph Store HTTP Protocol and the SPARQL 1.1 Protocol, so one client serves them all:
 
-- each named graph of the build, and ``void.ttl`` as ``<base>graph/void``, is sent as N-Triples
-  with one ``PUT STORE?graph=IRI``; PUT replaces the graph, so publishing twice is harmless;
+- each named graph of the build, and ``void.ttl`` as ``<base>graph/dataset`` (as ``tipkg
+  serve`` has it), is sent as N-Triples with one ``PUT STORE?graph=IRI``; PUT replaces the graph, so
+  publishing twice is harmless;
 - the store keeps its own record of what it holds, the graph ``<base>graph/publication``: one
   ``<g> schema:sha256 "…"`` per graph (the SHA-256 of the N-Triples sent) and the build's
   ``schema:version``. A graph whose digest the record already has is not sent; a recorded graph
@@ -239,7 +240,7 @@ def _runs(
 
 def void_graph(manifest: Manifest) -> str:
     """The graph the dataset description (``void.ttl``) is published as."""
-    return str(Iris(manifest.base_iri).graph("void"))
+    return str(Iris(manifest.base_iri).graph("dataset"))
 
 
 def record_graph(manifest: Manifest) -> str:

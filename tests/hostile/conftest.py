@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from hostile.probes import HOSTILE_QUADS, ServerProcess, add_quads_to_build, serve
+from hostile.probes import HOSTILE_QUADS, ServerProcess, serve
+from support import add_quads_to_build
 
 HOSTILE_LIMITS: dict[str, Any] = {
     # Long enough for a killed worker's successor to start on a busy machine.

@@ -12,7 +12,6 @@ socket that records every connection made to it. Nothing here opens a connection
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import os
@@ -77,14 +76,30 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def has_opened_a_store(pid: int) -> bool:
+    """Whether the process holds a file of a build's store open (a query worker that has
+    opened its build; the store's files stay open while it is)."""
+    try:
+        targets = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any("/store/" in target for target in targets)
+
+
 @dataclass
 class ServerProcess:
-    """A ``tipkg serve`` process answering at ``url`` (also its base IRI)."""
+    """A ``tipkg serve`` process answering at ``url``, under its build's base IRI ``base``
+    (the hostile builds are not made for the port each server happens to get: requests go
+    by path)."""
 
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
     dist_dir: Path
+
+    @property
+    def base(self) -> str:
+        return json.loads((self.dist_dir / "manifest.json").read_text())["base_iri"]
 
     @property
     def pid(self) -> int:
@@ -137,8 +152,6 @@ def serve(
         sys.executable,
         "-c",
         "from tipkg.cli import main; main()",
-        "--base-iri",
-        url,
         "serve",
         "--dist",
         str(dist_dir),
@@ -159,6 +172,12 @@ def serve(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"tipkg serve did not start: {server.log()[-2000:]}")
             time.sleep(0.2)
+        # It answers once one query worker is up; the tests count on all of them.
+        workers = int(settings.get("max_concurrent_queries", 4))
+        while sum(has_opened_a_store(pid) for pid in server.workers()) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"tipkg serve's workers did not start: {server.log()[-2000:]}")
+            time.sleep(0.1)
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
@@ -364,20 +383,3 @@ class Listener:
         self._stop.set()
         self._thread.join(timeout=5)
         self._socket.close()
-
-
-# ------------------------------------------------------------------ builds
-
-
-def add_quads_to_build(dist_dir: Path, nquads: str) -> None:
-    """Append N-Quads lines to a build's ``tipkg.nq`` and update its manifest to match, as a
-    build with those statements would have written it (the other dumps are left alone)."""
-    quads_path = dist_dir / "tipkg.nq"
-    data = quads_path.read_bytes() + nquads.encode()
-    quads_path.write_bytes(data)
-    manifest_path = dist_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    entry = next(f for f in manifest["files"] if f["name"] == "tipkg.nq")
-    entry["bytes"], entry["sha256"] = len(data), hashlib.sha256(data).hexdigest()
-    manifest["version"] = entry["sha256"]
-    manifest_path.write_text(json.dumps(manifest, indent=2))

@@ -19,27 +19,30 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tipkg.dist import Manifest
 from tipkg.errors import InputError
 from tipkg.publish import _swap
+from tipkg.server.published import open_store
 from tipkg.server.snapshots import PREFIX, Snapshots
 
-from hostile.probes import ServerProcess, add_quads_to_build, watched
+from hostile.probes import ServerProcess, watched
+from support import add_quads_to_build
 
 MARK = "SELECT ?b WHERE { <urn:tipkg:build> <urn:tipkg:is> ?b }"
 
 
 @pytest.fixture(scope="module")
 def builds(hostile_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two builds that differ in one statement (and so in tipkg.nq and its version), and a
-    third whose tipkg.nq is garbage of the right size (its load fails)."""
+    """Two builds that differ in one statement (and so in tipkg.nq, their store and their
+    version), and a third with b's manifest and a's store (its load fails)."""
     folder = tmp_path_factory.mktemp("builds")
     a, b, broken = folder / "a", folder / "b", folder / "broken"
     shutil.copytree(hostile_dist, a)
     shutil.copytree(hostile_dist, b)
     add_quads_to_build(b, '<urn:tipkg:build> <urn:tipkg:is> "B" .\n')
     shutil.copytree(b, broken)
-    quads = broken / "tipkg.nq"
-    quads.write_bytes(b"<" * quads.stat().st_size)
+    shutil.rmtree(broken / "store")
+    shutil.copytree(a / "store", broken / "store")
     return {"a": a, "b": b, "broken": broken}
 
 
@@ -150,7 +153,7 @@ def test_a_snapshot_is_one_build_whatever_is_swapped_meanwhile(
     builds: dict[str, Path], tmp_path: Path
 ) -> None:
     """Taken over and over while dist/ flips between two builds, each snapshot's manifest
-    names the tipkg.nq next to it."""
+    names the tipkg.nq and the store next to it."""
     dist = tmp_path / "live" / "dist"
     dist.parent.mkdir()
     publish(builds["a"], dist)
@@ -175,6 +178,7 @@ def test_a_snapshot_is_one_build_whatever_is_swapped_meanwhile(
             manifest = json.loads((snapshot.path / "manifest.json").read_text())
             quads = (snapshot.path / "tipkg.nq").read_bytes()
             assert manifest["version"] == hashlib.sha256(quads).hexdigest()
+            open_store(snapshot.path, Manifest.from_json(json.dumps(manifest), snapshot.path))
             taken.append(manifest["version"])
     finally:
         stop.set()

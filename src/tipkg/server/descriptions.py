@@ -1,11 +1,19 @@
-"""What the server says about one resource (Pubby / LodView style): every triple with it as
-subject in any graph, the blank nodes it points to folded in, and every triple that points at it
-(incoming links); and where the representations of that description live.
+"""What the server says about one resource (Pubby / LodView style): every statement with it as
+subject, the blank nodes it points to folded in, and the statements that point at it (incoming
+links), a page at a time; and where the representations of that description live.
 
-Hash IRIs (``<base>ontology#Meeting``, ``…/document/x#char=3,9``) are described with the IRI
-before their ``#``: the description of ``…/document/x`` includes every resource whose IRI is it
-plus a fragment. The representations of ``…/id/event/x`` are ``/id/event/x.html``, ``.ttl``,
-``.jsonld``, ``.nt`` and ``.rdf`` (one per document format, by its suffix). This module knows
+Statements come from the build's merge (the store's default graph: each triple once, however
+many reports state it) and the dataset's description graph. Hash IRIs (``<base>ontology#Meeting``,
+``…/document/x#char=3,9``) are described with the IRI before their ``#``: the description of a
+report's IRI includes every resource of its own named graph whose IRI is it plus a fragment
+(the manifest says which graph is the report's), and the ontology's, the ontology graph's terms.
+Nothing here reads more than the resource's own statements, its report's graph and the incoming
+links up to the page asked for, and only one page of any list is described, so a description
+costs the same in a build of one report or ten thousand.
+
+The representations of ``…/id/event/x`` are ``/id/event/x.html``, ``.ttl``, ``.jsonld``, ``.nt``
+and ``.rdf`` (one per document format, by its suffix); ``?page=N`` on any of them gives the Nth
+page of the incoming links and of any property with more values than a page. This module knows
 nothing of HTTP.
 
 Each representation also says what it is (:func:`document_statements`, Pubby's "document
@@ -21,8 +29,9 @@ the resource; the representations of one resource differ only in that one IRI.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import pyoxigraph as ox
 
@@ -32,8 +41,9 @@ from tipkg.vocab import DCTERMS, FOAF, VOID
 
 # How deep nested blank nodes are folded into a description (guards against pathological chains).
 MAX_BLANK_DEPTH = 8
-# The most incoming links a description carries; a hub resource can have very many.
-MAX_INCOMING = 2_000
+# Statements per page of a description: of the links into it (a state every report names has
+# many), and of the values of any one property (the dataset has a subset per report).
+PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -45,9 +55,11 @@ class Description:
     subjects: tuple[str, ...]
     # Triples whose subject is one of ``subjects`` or a blank node folded in from them.
     outgoing: tuple[ox.Triple, ...]
-    # Triples from elsewhere pointing at one of ``subjects``.
+    # One page of the triples from elsewhere pointing at one of ``subjects``.
     incoming: tuple[ox.Triple, ...]
-    incoming_truncated: bool
+    # Which page (from 1), and whether a later one has more incoming links or values.
+    page: int = 1
+    more: bool = False
 
     def triples(self) -> list[ox.Triple]:
         """Everything, for an RDF serialisation."""
@@ -62,29 +74,31 @@ def _value(term: object) -> str:
     return term.value if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal) else str(term)
 
 
-class HashIndex:
-    """Which hash IRIs live in which document, computed once per build."""
+def document_graphs(published: Published) -> dict[str, str]:
+    """The IRIs whose hash resources live in a named graph of their own, with that graph:
+    every report (from the manifest) and the ontology. Once per build."""
 
-    def __init__(self, store: ox.Store, base_iri: str):
-        by_document: dict[str, list[str]] = {}
-        query = (
-            "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } "
-            f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{_sparql_string(base_iri)}") '
-            '&& CONTAINS(STR(?s), "#")) }'
-        )
-        for row in store.query(query):
-            document, _, _ = row["s"].value.partition("#")
-            by_document.setdefault(document, []).append(row["s"].value)
-        self.by_document = {doc: tuple(sorted(iris)) for doc, iris in by_document.items()}
+    def compute(build: Published) -> dict[str, str]:
+        graphs = {entry["iri"]: entry["graph"] for entry in build.manifest.documents}
+        graphs[str(build.iris.ontology)] = str(build.iris.graph("ontology"))
+        return graphs
+
+    return published.derived("document_graphs", compute)
 
 
-def hash_index(published: Published) -> HashIndex:
-    """The hash-IRI index of this build, computed once per build."""
-    return published.derived("hash_index", lambda p: HashIndex(p.store, p.base_iri))
-
-
-def _sparql_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+def hash_resources(published: Published, iri: str) -> tuple[str, ...]:
+    """The ``iri#…`` resources described in ``iri``'s own named graph, in IRI order (none for
+    an IRI that is not a report's or the ontology's)."""
+    graph = document_graphs(published).get(iri)
+    if graph is None:
+        return ()
+    prefix = iri + "#"
+    found = {
+        quad.subject.value
+        for quad in published.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(prefix)
+    }
+    return tuple(sorted(found))
 
 
 def is_known(published: Published, iri: str) -> bool:
@@ -99,56 +113,91 @@ def is_known(published: Published, iri: str) -> bool:
         next(store.quads_for_pattern(node, None, None), None) is not None
         or next(store.quads_for_pattern(None, None, node), None) is not None
         or next(store.quads_for_pattern(None, None, None, node), None) is not None
-        or iri in hash_index(published).by_document
+        or iri in document_graphs(published)
     )
 
 
-def describe_resource(published: Published, iri: str) -> Description:
-    """The description of ``iri``: its triples, its hash resources', blank nodes, incoming links."""
-    store = published.store
-    subjects = (iri, *hash_index(published).by_document.get(iri, ()))
+def describe_resource(published: Published, iri: str, page: int = 1) -> Description:
+    """The ``page``th page of the description of ``iri``: its statements, its hash resources',
+    blank nodes, and incoming links, each long list (the links, a property's values) cut to that
+    page of it."""
+    subjects = (iri, *hash_resources(published, iri))
     if iri == str(published.iris.ontology):
         ontology_graph = ox.NamedNode(published.iris.graph("ontology"))
-        outgoing = _unique(
-            q.triple for q in store.quads_for_pattern(None, None, None, ontology_graph)
-        )
-        outgoing += _folded(store, outgoing, set(subjects) | {_value(t.subject) for t in outgoing})
+
+        def in_ontology(node: ox.BlankNode) -> list[ox.Triple]:
+            quads = published.store.quads_for_pattern(node, None, None, ontology_graph)
+            return [quad.triple for quad in quads]
+
+        outgoing = [
+            q.triple for q in published.store.quads_for_pattern(None, None, None, ontology_graph)
+        ]
+        outgoing += _folded(in_ontology, outgoing)
+        more_values = False
     else:
-        outgoing = []
+        outgoing, more_values = [], False
         for subject in subjects:
-            outgoing += _unique(
-                q.triple for q in store.quads_for_pattern(ox.NamedNode(subject), None, None)
-            )
-        outgoing += _folded(store, outgoing, set(subjects))
+            statements, more = _page_of_values(published.triples(ox.NamedNode(subject)), page)
+            outgoing += statements
+            more_values = more_values or more
+        outgoing += _folded(published.triples, outgoing)
     described = {_value(t.subject) for t in outgoing} | set(subjects)
-    incoming: list[ox.Triple] = []
-    truncated = False
-    for subject in subjects:
-        for triple in _unique(
-            q.triple for q in store.quads_for_pattern(None, None, ox.NamedNode(subject))
-        ):
-            if isinstance(triple.subject, ox.NamedNode) and triple.subject.value in described:
-                continue
-            if len(incoming) >= MAX_INCOMING:
-                truncated = True
-                break
-            incoming.append(triple)
+    links = (
+        triple
+        for triple in _pointing_at(published, subjects)
+        if not (isinstance(triple.subject, ox.NamedNode) and triple.subject.value in described)
+    )
+    skipped = (page - 1) * PAGE_SIZE
+    incoming = list(islice(links, skipped, skipped + PAGE_SIZE))
     return Description(
         iri=iri,
         subjects=subjects,
         outgoing=tuple(sorted(outgoing, key=_triple_key)),
         incoming=tuple(sorted(incoming, key=_triple_key)),
-        incoming_truncated=truncated,
+        page=page,
+        more=more_values or next(links, None) is not None,
     )
 
 
-def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """Triples once each (the same triple may sit in several named graphs)."""
-    return list(dict.fromkeys(triples))
+def _page_of_values(statements: list[ox.Triple], page: int) -> tuple[list[ox.Triple], bool]:
+    """One subject's statements, a property with more than a page of values cut to the
+    ``page``th page of them (the others whole on every page); whether any has more."""
+    by_predicate: dict[ox.NamedNode, list[ox.Triple]] = {}
+    for triple in statements:
+        by_predicate.setdefault(triple.predicate, []).append(triple)
+    start = (page - 1) * PAGE_SIZE
+    kept: list[ox.Triple] = []
+    more = False
+    for values in by_predicate.values():
+        if len(values) <= PAGE_SIZE:
+            kept += values
+        else:
+            kept += values[start : start + PAGE_SIZE]
+            more = more or len(values) > start + PAGE_SIZE
+    return kept, more
 
 
-def _folded(store: ox.Store, triples: list[ox.Triple], seen_subjects: set[str]) -> list[ox.Triple]:
-    """The triples of every blank node reachable from ``triples``, breadth first."""
+def _pointing_at(published: Published, subjects: Iterable[str]) -> Iterator[ox.Triple]:
+    """The statements whose object is one of ``subjects``, each once, read lazily in the
+    store's index order (the same for every request to one build), so a page of them costs
+    that page and the pages before it."""
+    store, merge = published.store, ox.DefaultGraph()
+    for subject in subjects:
+        node = ox.NamedNode(subject)
+        for quad in store.quads_for_pattern(None, None, node, merge):
+            yield quad.triple
+        for quad in store.quads_for_pattern(None, None, node, published.description_graph):
+            if next(store.quads_for_pattern(quad.subject, quad.predicate, node, merge), None):
+                continue  # stated in the data too: given above
+            yield quad.triple
+
+
+def _folded(
+    statements: Callable[[ox.BlankNode], list[ox.Triple]], triples: list[ox.Triple]
+) -> list[ox.Triple]:
+    """The triples of every blank node reachable from ``triples``, breadth first, read with
+    ``statements`` (from the graph ``triples`` come from: a store's load gives each graph's
+    blank nodes their own identity)."""
     folded: list[ox.Triple] = []
     frontier = [t.object for t in triples if isinstance(t.object, ox.BlankNode)]
     seen: set[str] = set()
@@ -158,7 +207,7 @@ def _folded(store: ox.Store, triples: list[ox.Triple], seen_subjects: set[str]) 
             if node.value in seen:
                 continue
             seen.add(node.value)
-            for triple in _unique(q.triple for q in store.quads_for_pattern(node, None, None)):
+            for triple in statements(node):
                 folded.append(triple)
                 if isinstance(triple.object, ox.BlankNode):
                     next_frontier.append(triple.object)

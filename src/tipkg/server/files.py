@@ -55,10 +55,9 @@ async def well_known_void(request: Request) -> Response:
     if override is None and negotiate(request, (*GRAPH_FORMATS, HTML)) is HTML:
         return RedirectResponse("/dataset", status_code=303)
     fmt = acceptable(request, GRAPH_FORMATS, override, "the VoID description")
-    void_graph = ox.NamedNode(published.iris.graph("void"))
 
     def void_triples() -> list[ox.Triple]:
-        quads = published.store.quads_for_pattern(None, None, None, void_graph)
+        quads = published.store.quads_for_pattern(None, None, None, published.description_graph)
         return [quad.triple for quad in quads]
 
     return graph_response(request, published, fmt, "void", void_triples)

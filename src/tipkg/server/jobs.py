@@ -1,9 +1,9 @@
 """Answering a query job for a request: from the result cache, else from a query worker.
 
 The SPARQL endpoint and the query editor both come here, so every limit applies to both. A
-finished answer is cached under the build's version (a build never changes), the effective base
-and the job. A worker that runs out of time or dies, a pool that stays busy and the client's own
-mistakes all come out as an :class:`~tipkg.server.errors.HttpError`.
+finished answer is cached under the build's version (a build never changes) and the job. A
+worker that runs out of time or dies, a pool that stays busy and the client's own mistakes all
+come out as an :class:`~tipkg.server.errors.HttpError`.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ ends in a format suffix exists (``…/distribution/tipkg.ttl``), the IRI wins an
 representations are ``…/tipkg.ttl.html`` and so on. A path that names nothing is a 404.
 
 The JSON-LD representation is compacted with the context the dump uses (``dist/context.jsonld``,
-derived from the shapes: short keys, native numbers and booleans, an array for every key), its
-IRIs under the effective base, and written by the dump's own :class:`~tipkg.jsonld.NodeWriter`.
+derived from the shapes: short keys, native numbers and booleans, an array for every key) and
+written by the dump's own :class:`~tipkg.jsonld.NodeWriter`.
 The context is embedded, not referenced by URL: a document then reads the same with every
 processor, including those that load no remote context (pyoxigraph's parser by default, JSON-LD
 processors locked down as JSON-LD 1.1's security considerations advise) and a copy saved to
@@ -69,7 +69,7 @@ from tipkg.server.errors import BadRequest, NotFound
 from tipkg.server.pages.common import PAGES_VERSION
 from tipkg.server.pages.resource import render_resource
 from tipkg.server.published import Published
-from tipkg.server.web import acceptable, current_published, not_modified
+from tipkg.server.web import acceptable, current_published, not_modified, page_number
 from tipkg.vocab import XSD
 
 FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.suffix: fmt for fmt in DOCUMENT_FORMATS}
@@ -141,7 +141,8 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
 
     The HTML pages' version is part of their ETags, so a new release of the pages is never
     answered with a 304 for a page the old one rendered."""
-    path = representation_path(published, iri, fmt)
+    page = page_number(request)
+    path = representation_path(published, iri, fmt) + (f"?page={page}" if page > 1 else "")
     variant = f"{fmt.name} {path}" + (f" {PAGES_VERSION}" if fmt is HTML else "")
     headers = {
         "Content-Location": path,
@@ -151,7 +152,7 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     }
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
-    description = describe_resource(published, iri)
+    description = describe_resource(published, iri, page)
     if fmt is HTML:
         response = render_resource(request, published, description)
     else:
@@ -192,12 +193,11 @@ def integer_types_restored(published: Published, triples: Iterable[ox.Triple]) -
 
 
 def jsonld_writer(published: Published) -> NodeWriter:
-    """The dump's JSON-LD context with its IRIs under the effective base, as a writer of node
-    objects (read once per build)."""
+    """The dump's JSON-LD context as a writer of node objects (read once per build)."""
 
     def read(build: Published) -> NodeWriter:
         text = (build.dist_dir / CONTEXT_NAME).read_text(encoding="utf-8")
-        return NodeWriter(json.loads(build.rebase(text))["@context"])
+        return NodeWriter(json.loads(text)["@context"])
 
     return published.derived("jsonld_writer", read)
 

@@ -1,19 +1,26 @@
-"""The build the server answers from: a snapshot of dist/ read once into a pyoxigraph store,
-reloaded when dist/ changes.
+"""The build the server answers from: a snapshot of dist/ with its store opened read-only,
+opened afresh when dist/ changes.
 
-Base IRI rule: a build is written under its *canonical* base (``manifest.json``'s ``base_iri``).
-The server answers under the *effective* base, which is ``settings.base_iri`` when that was set
-explicitly (``--base-iri`` or ``TIPKG_BASE_IRI``) and the canonical base otherwise. When the two
-differ, every IRI under the canonical base is rewritten to the effective base as the store is
-loaded, so ``tipkg serve --base-iri http://127.0.0.1:8080/`` makes each minted IRI
-dereferenceable from the local server. Literals are never rewritten.
+The store (``dist/store``, written by ``tipkg build``) is opened with
+``pyoxigraph.Store.read_only``: nothing is parsed or loaded at start, every process (the server
+and each query worker) reads the same files on disk, and none can change them. Its default
+graph is the RDF merge of the build's named graphs, each triple once, and it is SPARQL's default
+graph as it is; its named graphs are the build's, plus the dataset's own description
+(``void.ttl``) in ``<base>graph/dataset``, which the merge leaves out. A store is accepted only
+when its description gives ``tipkg.nq`` the SHA-256 the manifest calls the build's version, so a
+store from another build is never served with this manifest.
+
+Base IRI rule: a read-only store cannot be rewritten, so the server answers under the base the
+build was made with (``manifest.json``'s ``base_iri``). A base IRI set explicitly for serving
+(``--base-iri`` or ``TIPKG_BASE_IRI``) that is not the build's is refused with an ``InputError``
+that names both and the fix: build for the URL to be served, ``tipkg --base-iri URL build``.
 
 Route handlers read the build through :func:`tipkg.server.web.current_published`; nothing else
 holds on to a ``Published`` across requests, so a rebuild of dist/ is picked up within a second
-or so (it is loaded in the background meanwhile). The server loads a build from a
+or so (it is opened in the background meanwhile). The server opens a build from a
 :class:`~tipkg.server.snapshots.Snapshot` of dist/ and answers everything, its downloads included,
-from that snapshot; its query workers load the same snapshot's directory. This module imports
-nothing of Starlette: query workers load builds with it too.
+from that snapshot; its query workers open the same snapshot's store. This module imports
+nothing of Starlette: query workers open builds with it too.
 """
 
 from __future__ import annotations
@@ -31,22 +38,24 @@ from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
-from tipkg.dist import MANIFEST_NAME, QUADS_NAME, VOID_NAME, Manifest, read_manifest
+from tipkg.dist import MANIFEST_NAME, STORE_DIR, Manifest, read_manifest
 from tipkg.errors import InputError
 from tipkg.server.snapshots import Snapshot, Snapshots, file_stamp
 from tipkg.settings import Settings
-from tipkg.vocab import Iris
+from tipkg.vocab import SPDX, Iris
 
 T = TypeVar("T")
 
 RELOAD_CHECK_SECONDS = 1.0
+
+SPDX_CHECKSUM_VALUE = ox.NamedNode(str(SPDX.checksumValue))
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ExampleQuery:
-    """One example query from dist/queries, its IRIs already under the effective base."""
+    """One example query from dist/queries."""
 
     name: str
     title: str
@@ -56,13 +65,13 @@ class ExampleQuery:
 
 @dataclass(frozen=True)
 class Published:
-    """One loaded build of dist/: its manifest, its store, and the HTTP validators it implies."""
+    """One opened build of dist/: its manifest, its store, and the HTTP validators it implies."""
 
     dist_dir: Path
     settings: Settings
     manifest: Manifest
-    canonical_base: str
     base_iri: str
+    # Read-only: the default graph is the merge of the named graphs (see the module doc).
     store: ox.Store
     queries: dict[str, ExampleQuery]
     etag: str
@@ -90,17 +99,34 @@ class Published:
 
     @property
     def iris(self) -> Iris:
-        """IRI shapes under the effective base."""
+        """IRI shapes under the build's base."""
         return Iris(self.base_iri)
+
+    @property
+    def description_graph(self) -> ox.NamedNode:
+        """The named graph holding the dataset's own description (void.ttl)."""
+        return ox.NamedNode(self.iris.graph("dataset"))
+
+    def triples(
+        self,
+        subject: ox.NamedNode | ox.BlankNode | None = None,
+        predicate: ox.NamedNode | None = None,
+        obj: ox.NamedNode | ox.BlankNode | ox.Literal | None = None,
+    ) -> list[ox.Triple]:
+        """The statements matching a pattern, each once: the merge (the default graph) and
+        then the dataset's description, which the merge leaves out. Both are index lookups,
+        so a pattern with a bound term costs what it matches, not the size of the build."""
+        found = dict.fromkeys(
+            quad.triple
+            for graph in (ox.DefaultGraph(), self.description_graph)
+            for quad in self.store.quads_for_pattern(subject, predicate, obj, graph)
+        )
+        return list(found)
 
     @property
     def prefixes(self) -> dict[str, str]:
         """The project's and the common prefixes, as queries and serialisations use them."""
         return {name: str(namespace) for name, namespace in self.iris.prefixes().items()}
-
-    def rebase(self, text: str) -> str:
-        """Text (a query, an IRI) with the canonical base replaced by the effective one."""
-        return rebase_text(text, self.canonical_base, self.base_iri)
 
     def iri_for_path(self, path: str) -> str:
         """The IRI a request path stands for (``/id/event/x`` → ``<base>id/event/x``)."""
@@ -122,69 +148,78 @@ class Published:
         return {"ETag": self.variant_etag(variant), "Last-Modified": self.last_modified}
 
 
-def rebase_text(text: str, canonical_base: str, base_iri: str) -> str:
-    return text if canonical_base == base_iri else text.replace(canonical_base, base_iri)
-
-
-def effective_base(canonical_base: str, settings: Settings) -> str:
-    """The base the server answers under: the configured one if it was set, else the build's."""
-    if "base_iri" in settings.explicit:
-        return settings.base_iri
-    return canonical_base
+def served_base(manifest: Manifest, settings: Settings, dist_dir: Path) -> str:
+    """The base the server answers under: the build's own. A base asked for explicitly must be
+    that one; a read-only store cannot be moved under another."""
+    asked = settings.base_iri
+    if "base_iri" in settings.explicit and asked != manifest.base_iri:
+        raise InputError(
+            f"this build's base IRI is {manifest.base_iri}, not {asked} as asked: "
+            f"build for it with `tipkg --base-iri {asked} build`, or serve without a base IRI",
+            dist_dir,
+        )
+    return manifest.base_iri
 
 
 def load_published(dist_dir: Path, settings: Settings) -> Published:
-    """Read the build in ``dist_dir`` as it is now; a missing or half-written build is a
+    """Open the build in ``dist_dir`` as it is now; a missing or half-written build is a
     one-line ``InputError``. (The server reads snapshots: see :func:`load_snapshot`.)"""
     dist_dir = dist_dir.resolve()
     return _read(dist_dir, settings, file_stamp(dist_dir / MANIFEST_NAME), None)
 
 
 def load_snapshot(snapshots: Snapshots, settings: Settings) -> Published:
-    """Take a snapshot of dist/ and read the build from it."""
+    """Take a snapshot of dist/ and open the build from it."""
     snapshot = snapshots.take()
-    return _read(snapshot.path, settings, snapshot.stamp, snapshot)
+    return _read(snapshot.path, settings, snapshot.stamp, snapshot, snapshots.dist_dir)
 
 
 def _read(
-    dist_dir: Path, settings: Settings, stamp: tuple[int, int, int], snapshot: Snapshot | None
+    dist_dir: Path,
+    settings: Settings,
+    stamp: tuple[int, int, int],
+    snapshot: Snapshot | None,
+    named: Path | None = None,
 ) -> Published:
+    """The build in ``dist_dir`` (a snapshot of ``named``, the dist/ the user named)."""
     manifest = read_manifest(dist_dir)
-    canonical_base = manifest.base_iri
-    base_iri = effective_base(canonical_base, settings)
-    store = ox.Store()
-    quads_path = dist_dir / QUADS_NAME
-    void_graph = ox.NamedNode(Iris(base_iri).graph("void"))
-    try:
-        quads = ox.parse(path=quads_path, format=ox.RdfFormat.N_QUADS)
-        store.extend(_rebased_quads(quads, canonical_base, base_iri))
-        void_triples = ox.parse(
-            path=dist_dir / VOID_NAME, format=ox.RdfFormat.TURTLE, base_iri=canonical_base
-        )
-        store.extend(
-            _rebased_quads(
-                (ox.Quad(t.subject, t.predicate, t.object, void_graph) for t in void_triples),
-                canonical_base,
-                base_iri,
-            )
-        )
-    except (SyntaxError, ValueError) as error:
-        raise InputError(f"unreadable build: {error}", dist_dir) from None
+    base_iri = served_base(manifest, settings, named or dist_dir)
+    store = open_store(dist_dir, manifest)
     modified = _parse_modified(manifest.modified, dist_dir)
     return Published(
         dist_dir=dist_dir,
         settings=settings,
         manifest=manifest,
-        canonical_base=canonical_base,
         base_iri=base_iri,
         store=store,
-        queries=_read_queries(dist_dir, manifest, canonical_base, base_iri),
+        queries=_read_queries(dist_dir, manifest),
         etag=sha256(f"{manifest.version}\n{base_iri}".encode()).hexdigest()[:32],
         last_modified=format_datetime(modified, usegmt=True),
         modified=modified,
         stamp=stamp,
         snapshot=snapshot,
     )
+
+
+def open_store(dist_dir: Path, manifest: Manifest) -> ox.Store:
+    """The build's store, read-only, once it is known to be this manifest's: the checksums in
+    its description (one per file of the build) include the manifest's version."""
+    path = dist_dir / STORE_DIR
+    if not path.is_dir():
+        raise InputError(f"missing {STORE_DIR}/: rebuild with `tipkg build`", dist_dir)
+    try:
+        store = ox.Store.read_only(str(path))
+    except (OSError, RuntimeError) as error:  # RocksDB's corruption errors are RuntimeErrors
+        reason = " ".join(str(error).split())
+        raise InputError(f"unreadable store ({reason}): rebuild with `tipkg build`", path) from None
+    description = ox.NamedNode(Iris(manifest.base_iri).graph("dataset"))
+    checksums = store.quads_for_pattern(None, SPDX_CHECKSUM_VALUE, None, description)
+    if not any(quad.object.value.lower() == manifest.version for quad in checksums):
+        raise InputError(
+            "the store is not the build manifest.json describes: rebuild with `tipkg build`",
+            path,
+        )
+    return store
 
 
 def _parse_modified(text: str, dist_dir: Path) -> datetime:
@@ -200,9 +235,7 @@ def _parse_modified(text: str, dist_dir: Path) -> datetime:
     return modified.astimezone(UTC).replace(microsecond=0)
 
 
-def _read_queries(
-    dist_dir: Path, manifest: Manifest, canonical_base: str, base_iri: str
-) -> dict[str, ExampleQuery]:
+def _read_queries(dist_dir: Path, manifest: Manifest) -> dict[str, ExampleQuery]:
     queries: dict[str, ExampleQuery] = {}
     for entry in manifest.queries:
         path = dist_dir / entry["file"]
@@ -214,43 +247,16 @@ def _read_queries(
             name=entry["name"],
             title=entry["title"],
             question=entry["question"],
-            text=rebase_text(text, canonical_base, base_iri),
+            text=text,
         )
     return queries
 
 
-def _rebased_quads(quads: Any, canonical_base: str, base_iri: str) -> Any:
-    """The quads with every IRI under ``canonical_base`` moved under ``base_iri``."""
-    if canonical_base == base_iri:
-        return quads
-    cut = len(canonical_base)
-
-    def term(node: Any) -> Any:
-        if isinstance(node, ox.NamedNode):
-            value = node.value
-            return (
-                ox.NamedNode(base_iri + value[cut:]) if value.startswith(canonical_base) else node
-            )
-        if isinstance(node, ox.Literal):
-            datatype = node.datatype
-            if datatype.value.startswith(canonical_base) and node.language is None:
-                return ox.Literal(node.value, datatype=term(datatype))
-            return node
-        if isinstance(node, ox.Triple):
-            return ox.Triple(term(node.subject), term(node.predicate), term(node.object))
-        return node
-
-    return (
-        ox.Quad(term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
-        for q in quads
-    )
-
-
 class PublishedHolder:
     """Keeps the current build; when dist/'s manifest changes (checked at most once a second)
-    a snapshot of the new build is loaded in the background and then served.
+    a snapshot of the new build is opened in the background and then served.
 
-    A build that fails to load (a rebuild caught half-way, say) is logged once and changes
+    A build that fails to open (a rebuild caught half-way, say) is logged once and changes
     nothing served: the previous build, its files and its ETags stay; the next check tries
     again.
     """

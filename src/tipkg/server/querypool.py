@@ -1,12 +1,13 @@
 """Queries run in worker processes, so a query past its time limit is really stopped.
 
 pyoxigraph cannot cancel a running query, and a thread cannot be killed, so each query goes to
-one of ``max_concurrent_queries`` worker processes. Each worker loads the build once (and again
-only when a job names another version), from the snapshot the server itself answers from, so
-parent and workers always answer from the same build. A query that outlives ``query_timeout`` has
-its worker killed and replaced; the event loop never waits on a query, so other clients keep
-being answered meanwhile. Requests beyond the pool's size wait for a free worker, at most
-``query_timeout`` seconds.
+one of ``max_concurrent_queries`` worker processes. Each worker opens the build once (its store,
+read-only; again only when a job names another version), from the snapshot the server itself
+answers from, so parent and workers always answer from the same build. The server answers once
+the first worker has opened it; the others start meanwhile. A query that outlives
+``query_timeout`` has its worker killed and replaced; the event loop never waits on a query, so
+other clients keep being answered meanwhile. Requests beyond the pool's size wait for a free
+worker, at most ``query_timeout`` seconds.
 
 Workers are started with the ``spawn`` method (a fresh interpreter; forking a threaded server is
 unsafe), so a script that calls ``create_app`` itself must guard its entry point with
@@ -288,12 +289,23 @@ class QueryPool:
         self._workers: set[_Worker] = set()
         self._respawns: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._announced = False  # the pool has been full once (said in the log)
 
     async def start(self) -> None:
-        """Start every worker and wait until each has loaded the build."""
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
-        for worker in workers:
-            self._make_idle(worker)
+        """Start the workers and wait until the first has opened the build (so a build no
+        worker can open fails the start). The others open it in the background while the
+        server already answers: opening a build costs no more than opening its store, but
+        each worker is an interpreter of its own to start, and a query arriving meanwhile
+        waits for a free worker as it would under load."""
+        self._make_idle(await self._spawn())
+        self._announce_when_full()
+        for _ in range(self.size - 1):
+            self._start_in_background()
+
+    @property
+    def full(self) -> bool:
+        """Whether every worker has opened the build and none is starting."""
+        return not self._respawns and len(self._workers) == self.size
 
     async def close(self) -> None:
         self._closed = True
@@ -407,6 +419,9 @@ class QueryPool:
         self._discard(worker)
         if self._closed:
             return
+        self._start_in_background()
+
+    def _start_in_background(self) -> None:
         task = asyncio.get_running_loop().create_task(self._respawn())
         self._respawns.add(task)
         task.add_done_callback(self._respawns.discard)
@@ -420,7 +435,14 @@ class QueryPool:
                 await asyncio.sleep(RESPAWN_RETRY_SECONDS)
                 continue
             self._make_idle(worker)
+            self._announce_when_full()
             return
+
+    def _announce_when_full(self) -> None:
+        """Say once, in the log, when every worker has first opened the build."""
+        if not self._announced and len(self._workers) == self.size:
+            self._announced = True
+            log.info("all %d query workers have opened the build", self.size)
 
 
 class ResultCache:

@@ -9,8 +9,8 @@ ended by LF. The checks read that text with rdflib and pyoxigraph runs that same
 two parsers see the same code points, with no comment or escape they could read differently.
 
 The only meaning this changes is that a raw CR inside a long string literal (``\"\"\"…\"\"\"``)
-becomes a LF. rdflib's parse runs only when the text holds a keyword worth checking (``SERVICE``,
-``FROM``), so ordinary queries pay nothing for it.
+becomes a LF. rdflib's parse runs only when the text holds a keyword worth checking
+(``SERVICE``), so ordinary queries pay nothing for it.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from tipkg.server.errors import BadRequest
 CODE_POINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 # A word the engine could read as the SERVICE keyword (case-insensitive, like every keyword).
 SERVICE_WORD = re.compile(r"service", re.IGNORECASE)
-# FROM as a word of its own: not part of a name (prov:wasDerivedFrom), a variable (?from) or
-# a prefixed name (ex:from). Only then can the query have a dataset clause.
-FROM_WORD = re.compile(r"(?<![\w?$:\-.])from(?![\w:\-])", re.IGNORECASE)
 
 
 def normalise(query: str) -> str:
@@ -86,14 +83,3 @@ class QueryText:
 
         traverse(self.algebra, visitPre=visit)
         return endpoints
-
-    @cached_property
-    def has_dataset_clause(self) -> bool:
-        """Whether the query names its own dataset (``FROM``, ``FROM NAMED``). A query rdflib
-        cannot parse is taken to have none: it then runs on the union, as it always has."""
-        if FROM_WORD.search(self.text) is None:
-            return False
-        try:
-            return bool(self.algebra.get("datasetClause"))
-        except Exception:  # rdflib's parser raises several types; pyoxigraph will say why
-            return False

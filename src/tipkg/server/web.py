@@ -17,9 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tipkg.formats import Format, serialize_triples
+from tipkg.server.errors import BadRequest
 from tipkg.server.negotiation import choose_format, not_acceptable
 from tipkg.server.published import Published, PublishedHolder
 from tipkg.server.querypool import ResultCache
+
+# A page number longer than this names no page of any list a build holds.
+MAX_PAGE_DIGITS = 9
 
 
 def current_published(request: Request) -> Published:
@@ -44,6 +48,15 @@ def acceptable(
     if fmt is None:
         raise not_acceptable(formats, what)
     return fmt
+
+
+def page_number(request: Request) -> int:
+    """The page of a paginated list a request asks for (``?page=N``, from 1; 1 when absent);
+    anything else is a 400."""
+    text = request.query_params.get("page", "1")
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_DIGITS and int(text)):
+        raise BadRequest(f"page must be a whole number from 1, not {text[:20]!r}")
+    return int(text)
 
 
 def not_modified(

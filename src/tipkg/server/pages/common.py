@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -40,6 +41,8 @@ def _fingerprint(folders: Iterable[Path]) -> str:
 
 PAGES_VERSION = _fingerprint((TEMPLATES_DIR, STATIC_DIR))
 CLICKABLE_SCHEMES = frozenset({"http", "https", "mailto"})
+# Items per page of a list that grows with the corpus (documents, a class's instances).
+LIST_PAGE_SIZE = 50
 
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -56,15 +59,11 @@ def html_variant(name: str) -> str:
 
 
 def select(published: Published, query: str, **terms: Any) -> ox.QuerySolutions:
-    """A SELECT over the union of the build's graphs with the project's prefixes; ``$name`` in
-    the text is replaced by ``terms[name]`` written as N-Triples (page queries are ours, small,
-    and run in-process)."""
+    """A SELECT over the build's default graph (the merge: each triple once) with the project's
+    prefixes; ``$name`` in the text is replaced by ``terms[name]`` written as N-Triples. Page
+    queries are ours and run in-process, so each must be bounded by what its page shows."""
     text = Template(query).substitute({name: str(term) for name, term in terms.items()})
-    return published.store.query(
-        text,
-        use_default_graph_as_union=True,
-        prefixes={name: str(ns) for name, ns in published.iris.prefixes().items()},
-    )
+    return published.store.query(text, prefixes=published.prefixes)
 
 
 def clickable(iri: str) -> bool:
@@ -74,6 +73,29 @@ def clickable(iri: str) -> bool:
     if iri.startswith("/") and not iri.startswith("//"):
         return True
     return urlsplit(iri).scheme.lower() in CLICKABLE_SCHEMES
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    """Where a paginated list's neighbouring pages are (``None`` where there is none)."""
+
+    page: int
+    previous: str | None
+    next: str | None
+
+
+def page_links(page: int, more: bool, anchor: str, **params: str) -> PageLinks:
+    """``?page=`` links (with ``params``, to ``#anchor``) around page ``page`` of a list;
+    ``more`` says whether a later page holds anything."""
+
+    def href(number: int) -> str:
+        return "?" + urlencode({**params, "page": str(number)}) + f"#{anchor}"
+
+    return PageLinks(
+        page=page,
+        previous=href(page - 1) if page > 1 else None,
+        next=href(page + 1) if more else None,
+    )
 
 
 def sparql_href(query: str, **extra: str) -> str:

@@ -33,12 +33,7 @@ def document_text(published: Published, document: str) -> str | None:
     texts: dict[str, str] = published.derived("document_texts", lambda _: {})
     if document not in texts:
         literal = next(
-            (
-                quad.object
-                for quad in published.store.quads_for_pattern(
-                    ox.NamedNode(document), ox.NamedNode(IS_STRING), None
-                )
-            ),
+            (t.object for t in published.triples(ox.NamedNode(document), ox.NamedNode(IS_STRING))),
             None,
         )
         if literal is None:
@@ -90,8 +85,8 @@ def text_span(namer: Namer, iri: str) -> Span | None:
     """The document and offsets of a sentence or phrase, or ``None`` when it is not a text span."""
     node = ox.NamedNode(iri)
     values: dict[str, Any] = {}
-    for quad in namer.store.quads_for_pattern(node, None, None):
-        values.setdefault(quad.predicate.value, quad.object)
+    for triple in namer.published.triples(node):
+        values.setdefault(triple.predicate.value, triple.object)
     context, begin, end = (
         values.get(REFERENCE_CONTEXT),
         values.get(BEGIN_INDEX),
@@ -125,19 +120,17 @@ def quotes(namer: Namer, cited: Iterable[str]) -> tuple[list[Quote], list[str]]:
             others.append(iri)
             continue
         is_sentence = any(
-            q.object.value == NIF_SENTENCE
-            for q in namer.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE), None)
+            t.object.value == NIF_SENTENCE
+            for t in namer.published.triples(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE))
         )
         if is_sentence:
             sentences[iri] = span
             continue
         container = next(
             (
-                q.object.value
-                for q in namer.store.quads_for_pattern(
-                    ox.NamedNode(iri), ox.NamedNode(SUPER_STRING), None
-                )
-                if isinstance(q.object, ox.NamedNode)
+                t.object.value
+                for t in namer.published.triples(ox.NamedNode(iri), ox.NamedNode(SUPER_STRING))
+                if isinstance(t.object, ox.NamedNode)
             ),
             None,
         )
@@ -219,7 +212,7 @@ def full_text(namer: Namer, document: str) -> list[TextRun] | None:
         (row["s"].value, int(row["b"].value), int(row["e"].value), row["t"].value)
         for row in select(
             namer.published,
-            "SELECT DISTINCT ?s ?b ?e ?t WHERE { ?s nif:referenceContext $doc ; a ?t ; "
+            "SELECT ?s ?b ?e ?t WHERE { ?s nif:referenceContext $doc ; a ?t ; "
             "nif:beginIndex ?b ; nif:endIndex ?e FILTER(?t IN (nif:Sentence, nif:Phrase)) } "
             "ORDER BY ?b DESC(?e)",
             doc=ox.NamedNode(document),

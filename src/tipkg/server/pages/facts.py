@@ -1,8 +1,9 @@
 """Facts fixed for a build that pages show: the dataset's title and licence, and what its
 classes hold.
 
-Counting the classes is costly and the build never changes, so :class:`BuildFacts` is computed
-once per build and kept on the :class:`Published` build itself.
+The instances per class are the manifest's (the build counted them); the first page of each
+class's instances is read once per build and kept on the :class:`Published` build itself, and
+later pages are read when asked for, a page at a time.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from tipkg.server.pages.common import select, sparql_href
+from tipkg.server.pages.common import LIST_PAGE_SIZE, select, sparql_href
 from tipkg.server.pages.naming import Namer
 from tipkg.server.published import Published
 from tipkg.vocab import DCTERMS
 
-# The most instances listed per class on the landing page.
-MAX_LISTED_INSTANCES = 50
 KNOWN_LICENSES = {
     "https://creativecommons.org/licenses/by/4.0/": "CC BY 4.0",
     "http://creativecommons.org/licenses/by/4.0/": "CC BY 4.0",
@@ -29,7 +28,7 @@ KNOWN_LICENSES = {
 
 @dataclass(frozen=True)
 class ClassSummary:
-    """How many things of one class the data holds, and the first of them."""
+    """How many things of one class the data holds, and the first page of them."""
 
     iri: str
     name: str
@@ -37,6 +36,7 @@ class ClassSummary:
     count: int
     href: str
     members: tuple[tuple[str, str], ...]
+    more_members: bool
     query_href: str
 
 
@@ -59,21 +59,12 @@ def _compute_build_facts(published: Published) -> BuildFacts:
     namer = Namer(published)
     dataset = str(published.iris.dataset)
     title = namer.label(dataset) or "tipkg"
-    license_iri = first_iri(published.store, dataset, str(DCTERMS.license))
-    described = ", ".join(
-        f"<{published.iris.graph(name)}>" for name in ("ontology", "dataset", "void")
-    )
-    counts: list[tuple[str, int]] = [
-        (row["class"].value, int(row["n"].value))
-        for row in published.store.query(
-            "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { GRAPH ?g { ?s a ?class } "
-            f"FILTER(?g NOT IN ({described}) && isIRI(?class)) }} GROUP BY ?class"
-        )
-    ]
+    license_iri = first_iri(published, dataset, str(DCTERMS.license))
     own: list[ClassSummary] = []
     other: list[tuple[str, int]] = []
-    for cls, count in counts:
+    for cls, count in class_iris(published).items():
         if cls.startswith(str(published.iris.tip)):
+            members, more = class_members(published, namer, cls, 1)
             own.append(
                 ClassSummary(
                     iri=cls,
@@ -81,7 +72,8 @@ def _compute_build_facts(published: Published) -> BuildFacts:
                     prefixed=namer.prefixed(cls) or cls,
                     count=count,
                     href=namer.href(cls),
-                    members=_class_members(published, namer, cls),
+                    members=members,
+                    more_members=more,
                     query_href=sparql_href(_instances_query(namer, cls)),
                 )
             )
@@ -97,21 +89,41 @@ def _compute_build_facts(published: Published) -> BuildFacts:
     )
 
 
-def _class_members(published: Published, namer: Namer, cls: str) -> tuple[tuple[str, str], ...]:
-    """(name, href) of the first instances of ``cls``, sorted by name."""
+def class_iris(published: Published) -> dict[str, int]:
+    """Class IRI → instances, as the build counted them (the manifest names each class
+    ``tip:Meeting``, or ``<iri>`` where no prefix fits)."""
+    prefixes = published.prefixes
+    counts = {}
+    for name, count in published.manifest.classes.items():
+        if name.startswith("<") and name.endswith(">"):
+            counts[name[1:-1]] = count
+        else:
+            prefix, _, local = name.partition(":")
+            counts[prefixes[prefix] + local] = count
+    return counts
+
+
+def class_members(
+    published: Published, namer: Namer, cls: str, page: int
+) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """(name, href) of the ``page``th page of ``cls``'s instances, sorted by name, and whether a
+    later page has more. Pages follow the store's index (the same for every request to one
+    build); sorting the whole class by name would read all of it for every page."""
+    offset = (page - 1) * LIST_PAGE_SIZE
     iris = [
         row["s"].value
         for row in select(
             published,
-            f"SELECT DISTINCT ?s WHERE {{ ?s a $cls FILTER(isIRI(?s)) }} "
-            f"LIMIT {MAX_LISTED_INSTANCES}",
+            f"SELECT ?s WHERE {{ ?s a $cls FILTER(isIRI(?s)) }} "
+            f"LIMIT {LIST_PAGE_SIZE + 1} OFFSET {offset}",
             cls=ox.NamedNode(cls),
         )
     ]
     members = sorted(
-        ((namer.display_name(iri), namer.href(iri)) for iri in iris), key=lambda m: m[0]
+        ((namer.display_name(iri), namer.href(iri)) for iri in iris[:LIST_PAGE_SIZE]),
+        key=lambda m: m[0],
     )
-    return tuple(members)
+    return tuple(members), len(iris) > LIST_PAGE_SIZE
 
 
 def _instances_query(namer: Namer, cls: str) -> str:
@@ -124,11 +136,11 @@ def _instances_query(namer: Namer, cls: str) -> str:
     )
 
 
-def first_iri(store: ox.Store, subject: str, predicate: str) -> str | None:
-    """An IRI value of ``subject``'s ``predicate`` in any graph, if it has one."""
-    for quad in store.quads_for_pattern(ox.NamedNode(subject), ox.NamedNode(predicate), None):
-        if isinstance(quad.object, ox.NamedNode):
-            return quad.object.value
+def first_iri(published: Published, subject: str, predicate: str) -> str | None:
+    """An IRI value of ``subject``'s ``predicate``, if it has one."""
+    for triple in published.triples(ox.NamedNode(subject), ox.NamedNode(predicate)):
+        if isinstance(triple.object, ox.NamedNode):
+            return triple.object.value
     return None
 
 

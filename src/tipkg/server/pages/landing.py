@@ -1,5 +1,9 @@
 """The landing page: what the dataset is, what it holds, its sources, example queries and
 downloads, with a schema.org ``Dataset`` in JSON-LD for search engines.
+
+Its lists grow with the corpus, so each is paginated: ``?page=N`` pages the source documents
+(from the manifest), ``?class=tip:Meeting&page=N`` one class's instances (opened in place).
+Everything else comes from the manifest and the figures computed once per build.
 """
 
 from __future__ import annotations
@@ -12,12 +16,20 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.server.pages.common import example_links, html_variant, script_json
-from tipkg.server.pages.facts import build_facts, first_iri
+from tipkg.server.errors import NotFound
+from tipkg.server.pages.common import (
+    LIST_PAGE_SIZE,
+    PageLinks,
+    example_links,
+    html_variant,
+    page_links,
+    script_json,
+)
+from tipkg.server.pages.facts import BuildFacts, ClassSummary, build_facts, class_members, first_iri
 from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import DESCRIPTION_PREDICATES, Namer, readable_date
 from tipkg.server.published import Published
-from tipkg.server.web import current_published, not_modified, site_url
+from tipkg.server.web import current_published, not_modified, page_number, site_url
 from tipkg.vocab import DCAT, DCTERMS
 
 
@@ -62,23 +74,38 @@ def dataset_summary(namer: Namer) -> DatasetSummary:
     return DatasetSummary(
         iri=dataset,
         description=description.value if description is not None else None,
-        creator=first_iri(namer.store, dataset, str(DCTERMS.creator)),
+        creator=first_iri(namer.published, dataset, str(DCTERMS.creator)),
         keywords=sorted(lit.value for lit in namer.literal_values(dataset, str(DCAT.keyword))),
         modified=modified.value if modified is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class ClassCard:
+    """One class of the "What is in it" grid, with one page of its instances."""
+
+    summary: ClassSummary
+    anchor: str
+    members: tuple[tuple[str, str], ...]
+    pages: PageLinks
+    opened: bool
 
 
 def landing_page(request: Request) -> Response:
     """What the dataset is, what it holds, its sources, example queries and downloads."""
     published = current_published(request)
     site = site_url(request, published)
-    headers = published.cache_headers(html_variant(f"landing {site}"))
+    page = page_number(request)
+    chosen = request.query_params.get("class")
+    variant = f"landing {site} class={chosen} page={page}"
+    headers = published.cache_headers(html_variant(variant))
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
     namer = Namer(published)
     facts = build_facts(published)
     summary = dataset_summary(namer)
     files = downloads(published)
+    documents, more_documents = source_documents(namer, page if chosen is None else 1)
     response = render(
         request,
         published,
@@ -91,10 +118,12 @@ def landing_page(request: Request) -> Response:
         modified=readable_date(summary.modified) if summary.modified else None,
         version=published.version,
         triples=published.manifest.triples,
-        own_classes=facts.own_classes,
+        own_classes=class_cards(namer, facts, chosen, page),
         other_classes=facts.other_classes,
         links=published.manifest.links,
-        documents=source_documents(namer),
+        documents=documents,
+        document_count=len(published.manifest.documents),
+        document_pages=page_links(page if chosen is None else 1, more_documents, "documents"),
         examples=example_links(published),
         downloads=files,
         ontology_href=namer.href(str(published.iris.ontology)),
@@ -105,17 +134,39 @@ def landing_page(request: Request) -> Response:
     return response
 
 
-def source_documents(namer: Namer) -> list[dict[str, Any]]:
-    """The reports the build was made from, each linked to its page."""
-    return [
+def class_cards(namer: Namer, facts: BuildFacts, chosen: str | None, page: int) -> list[ClassCard]:
+    """The class grid: each card with the first page of its instances, except the ``chosen``
+    class (its prefixed name), which shows page ``page`` and is open."""
+    if chosen is not None and chosen not in {c.prefixed for c in facts.own_classes}:
+        raise NotFound(f"no class {chosen!r} is listed in this dataset")
+    cards = []
+    for summary in facts.own_classes:
+        anchor = "class-" + summary.prefixed.replace(":", "-")
+        members, more = summary.members, summary.more_members
+        opened = summary.prefixed == chosen
+        if opened and page > 1:
+            members, more = class_members(namer.published, namer, summary.iri, page)
+        current = page if opened else 1
+        links = page_links(current, more, anchor, **{"class": summary.prefixed})
+        cards.append(ClassCard(summary, anchor, members, links, opened))
+    return cards
+
+
+def source_documents(namer: Namer, page: int) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the reports the build was made from, each linked to its page, and whether
+    a later page has more."""
+    entries = namer.published.manifest.documents
+    start = (page - 1) * LIST_PAGE_SIZE
+    shown = [
         {
             "title": entry["title"],
-            "href": namer.href(namer.published.rebase(entry["iri"])),
+            "href": namer.href(entry["iri"]),
             "sentences": entry["sentences"],
             "sha256": entry["sha256"],
         }
-        for entry in namer.published.manifest.documents
+        for entry in entries[start : start + LIST_PAGE_SIZE]
     ]
+    return shown, len(entries) > start + LIST_PAGE_SIZE
 
 
 def downloads(published: Published) -> list[Download]:

@@ -118,11 +118,12 @@ def _find_external_datasets(published: Published) -> tuple[ExternalDataset, ...]
     found = []
     for row in select(
         published,
-        "SELECT DISTINCT ?d ?space ?title WHERE { ?d void:uriSpace ?space "
-        "OPTIONAL { ?d dct:title ?title } }",
+        "SELECT DISTINCT ?d ?space ?title WHERE { GRAPH $description { ?d void:uriSpace ?space "
+        "OPTIONAL { ?d dct:title ?title } } }",
+        description=published.description_graph,
     ):
         space = row["space"].value
-        if space.startswith(published.base_iri) or space.startswith(published.canonical_base):
+        if space.startswith(published.base_iri):
             continue
         title = row["title"].value if row["title"] is not None else space
         found.append(ExternalDataset(space, title))
@@ -187,7 +188,6 @@ class Namer:
 
     def __init__(self, published: Published):
         self.published = published
-        self.store = published.store
         self._labels: dict[str, str | None] = {}
         self._prefixes = sorted(
             ((name, str(ns)) for name, ns in published.iris.prefixes().items()),
@@ -195,9 +195,9 @@ class Namer:
         )
 
     def literal_values(self, subject: str, predicate: str) -> list[ox.Literal]:
-        """The literal values, each once (the same triple may sit in several graphs)."""
-        quads = self.store.quads_for_pattern(ox.NamedNode(subject), ox.NamedNode(predicate), None)
-        return list(dict.fromkeys(q.object for q in quads if isinstance(q.object, ox.Literal)))
+        """The literal values, each once."""
+        triples = self.published.triples(ox.NamedNode(subject), ox.NamedNode(predicate))
+        return [t.object for t in triples if isinstance(t.object, ox.Literal)]
 
     def best_literal(self, subject: str, predicates: Iterable[str]) -> ox.Literal | None:
         """The first predicate's value in English, else with no language, else any."""

@@ -12,8 +12,9 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tipkg.dist import VOID_NAME, GraphEntry
 from tipkg.server.descriptions import Description, alternates
-from tipkg.server.pages.common import script_json, sparql_href
+from tipkg.server.pages.common import page_links, script_json, sparql_href
 from tipkg.server.pages.document import (
     IS_STRING,
     Quote,
@@ -64,7 +65,7 @@ def render_resource(request: Request, published: Published, description: Descrip
         main=main,
         inner=inner,
         incoming=incoming_groups(namer, description),
-        incoming_truncated=description.incoming_truncated,
+        pages=page_links(description.page, description.more, "pages"),
         text_runs=full_text(namer, description.iri),
         context_quote=context_quote,
         graph=named_graph(published, description.iri),
@@ -181,14 +182,30 @@ class NamedGraphView:
 
 def named_graph(published: Published, iri: str) -> NamedGraphView | None:
     """The named graph ``iri`` as the manifest lists it, or ``None`` if it is not a graph."""
-    for graph in published.manifest.graphs:
-        if published.rebase(graph["iri"]) == iri:
-            query = (
-                "# Every triple of one named graph\n"
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}\n"
-            )
-            return NamedGraphView(graph["triples"], graph["kind"], sparql_href(query))
-    return None
+    graph = graphs_by_iri(published).get(iri)
+    if graph is None:
+        return None
+    query = (
+        "# Every triple of one named graph\n"
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}\n"
+    )
+    return NamedGraphView(graph["triples"], graph["kind"], sparql_href(query))
+
+
+def graphs_by_iri(published: Published) -> dict[str, GraphEntry]:
+    """The named graphs by IRI, once per build: the manifest's, and the dataset's description
+    (``void.ttl``, which the manifest lists as a file)."""
+
+    def compute(build: Published) -> dict[str, GraphEntry]:
+        graphs = {graph["iri"]: graph for graph in build.manifest.graphs}
+        void = next(f for f in build.manifest.files if f.name == VOID_NAME)
+        iri = build.description_graph.value
+        graphs[iri] = GraphEntry(
+            iri=iri, kind="description", triples=void.triples or 0, sha256=void.sha256
+        )
+        return graphs
+
+    return published.derived("graphs_by_iri", compute)
 
 
 def resource_json_ld(description: Description) -> dict[str, Any]:
