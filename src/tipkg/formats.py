@@ -100,6 +100,8 @@ SPARQL_CSV = _from_library(ox.QueryResultsFormat.CSV, "csv", "CSV")
 SPARQL_TSV = _from_library(ox.QueryResultsFormat.TSV, "tsv", "TSV")
 # Pages for people, offered beside the RDF formats wherever a person may be asking.
 HTML = Format("html", "HTML", "text/html", "html", media_types=("application/xhtml+xml",))
+# Answers that are not RDF (search results), for programs.
+JSON = Format("json", "JSON", "application/json", "json")
 
 # SELECT and ASK answers.
 RESULTS_FORMATS: tuple[Format, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
@@ -107,6 +109,8 @@ RESULTS_FORMATS: tuple[Format, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPAR
 GRAPH_FORMATS: tuple[Format, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML, N_QUADS)
 # The documents of a minted IRI (``/id/event/x.ttl``), by suffix.
 DOCUMENT_FORMATS: tuple[Format, ...] = (HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
+# The search page, for people and for programs.
+SEARCH_FORMATS: tuple[Format, ...] = (HTML, JSON)
 # Syntaxes that abbreviate IRIs with prefixes (the others ignore them).
 PREFIXED_SYNTAXES = frozenset({ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML})
 

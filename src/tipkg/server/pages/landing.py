@@ -12,6 +12,7 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tipkg.server.pages.browse import browse_links
 from tipkg.server.pages.common import example_links, html_variant, script_json
 from tipkg.server.pages.facts import build_facts, first_iri
 from tipkg.server.pages.frame import render
@@ -94,6 +95,7 @@ def landing_page(request: Request) -> Response:
         own_classes=facts.own_classes,
         other_classes=facts.other_classes,
         links=published.manifest.links,
+        browse=browse_links(published),
         documents=source_documents(namer),
         examples=example_links(published),
         downloads=files,
