@@ -1,5 +1,6 @@
-"""The browse listings the build writes: the file format read a page at a time in every order,
-and the members, labels, dates and timeline rows of the real project's build."""
+"""Browsing: the listings the build writes (the file format read a page at a time in every
+order; the members, labels, dates and timeline rows of the real project's build) and the pages
+that show them, driven in-process."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import InProcessSite
+from test_pages import Page
 
 from tipkg.browse.listing import Listing, listing_paths, write_listing
 from tipkg.browse.rows import sort_key
 from tipkg.dist import BROWSE_DIR, BROWSE_KINDS, TIMELINE_LISTING, read_manifest
+from tipkg.server.pages import browse as browse_pages
+
+from support import REPORT_SLUG
 
 BASE = "https://w3id.org/tipkg/"
 
@@ -151,3 +157,175 @@ def test_the_timeline_has_each_meeting_with_host_series_and_reports(dist_dir: Pa
     ]
     assert [h["label"] for h in rows[1]["hosts"]] == ["Argentina"]
     assert json.loads(json.dumps(rows)) == rows
+
+
+# ------------------------------------------------------------------ the pages
+
+
+def member_links(page: Page) -> list[tuple[str, str]]:
+    """(name, href) of each row of a listing's table."""
+    return [
+        (" ".join(link["text"].split()), link["href"])
+        for link in page.links
+        if link.get("href", "").endswith(".html") and link["href"].startswith("/id/")
+    ]
+
+
+def get(site: InProcessSite, path: str, status: int = 200) -> Page:
+    response = site.client.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == status, (path, response.text[:300])
+    return Page(response.text)
+
+
+def test_a_kind_lists_its_members_by_name_with_links(site: InProcessSite) -> None:
+    page = get(site, "/id/event/")
+    assert member_links(page) == [
+        (
+            "Annual regional Trafficking In Persons Committee Meeting",
+            "/id/event/tipcom-annual-meeting.html",
+        ),
+        ("COVID-19 pandemic", "/id/event/covid-19-pandemic.html"),
+        (
+            "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)",
+            "/id/event/tipcom-2021.html",
+        ),
+        (
+            "Meeting of National Authorities on Trafficking in Persons",
+            "/id/event/oas-meeting-of-national-authorities-on-trafficking-in-persons.html",
+        ),
+        (
+            "Organization of American States (OAS) Sixth Meeting of National Authorities on "
+            "Trafficking in Persons",
+            "/id/event/oas-national-authorities-tip-2021.html",
+        ),
+    ]
+    assert "5 in all" in page.text and "6 May 2021" in page.text
+    assert page.link_texts_to("/id/event/?sort=date") == ["date"]
+
+
+def test_a_kind_sorts_by_date_dated_first(site: InProcessSite) -> None:
+    page = get(site, "/id/event/?sort=date")
+    assert [href for _, href in member_links(page)][:2] == [
+        "/id/event/tipcom-2021.html",
+        "/id/event/oas-national-authorities-tip-2021.html",
+    ]
+    times = [attrs["datetime"] for tag, attrs in page.elements if tag == "time"]
+    assert times == ["2021-05-06", "2021-05-13"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("place", {("Haiti", "/id/place/haiti.html"), ("Argentina", "/id/place/argentina.html")}),
+        (
+            "org",
+            {
+                ("Regional Trafficking In Persons Committee", "/id/org/tipcom.html"),
+                (
+                    "National Security Ministry of The Bahamas",
+                    "/id/org/bahamas-ministry-of-national-security.html",
+                ),
+            },
+        ),
+        (
+            "concept",
+            {
+                (
+                    "Victim protection and recovery services",
+                    "/id/concept/victim-protection-and-recovery-services.html",
+                )
+            },
+        ),
+        (
+            "document",
+            {
+                (
+                    "Saint Lucia takes part in two high-level meetings on trafficking in "
+                    "persons, May 2021",
+                    f"/id/document/{REPORT_SLUG}.html",
+                )
+            },
+        ),
+    ],
+)
+def test_every_kind_is_listed_with_labels_and_working_links(
+    site: InProcessSite, kind: str, expected: set[tuple[str, str]]
+) -> None:
+    page = get(site, f"/id/{kind}/")
+    members = member_links(page)
+    entry = read_manifest(site.dist_dir).listing(kind)
+    assert entry is not None and len(members) == entry["rows"]
+    assert expected <= set(members)
+    assert [name for name, _ in members] == sorted((name for name, _ in members), key=sort_key)
+    for _, href in members:
+        assert site.client.get(href).status_code == 200, href
+    if not entry["dated"]:
+        assert not page.link_texts_to("sort=date")
+
+
+def test_a_listing_comes_a_page_at_a_time(
+    site: InProcessSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = [href for _, href in member_links(get(site, "/id/event/?sort=date"))]
+    monkeypatch.setattr(browse_pages, "PAGE_SIZE", 2)
+    first = get(site, "/id/event/?sort=date")
+    assert [href for _, href in member_links(first)] == everything[:2]
+    assert first.link_texts_to("/id/event/?sort=date&page=2") == ["Next →"]
+    assert first.link_texts_to("/id/event/?sort=date&page=3") == ["Last »"]
+    second = get(site, "/id/event/?sort=date&page=2")
+    assert [href for _, href in member_links(second)] == everything[2:4]
+    assert "5 in all, 3–4 shown, by date" in second.text and "Page 2 of 3" in second.text
+    last = get(site, "/id/event/?sort=date&page=3")
+    assert [href for _, href in member_links(last)] == everything[4:]
+    get(site, "/id/event/?page=4", 404)
+    get(site, "/id/event/?page=zero", 400)
+    get(site, "/id/event/?sort=colour", 400)
+
+
+def test_a_listing_page_revalidates(site: InProcessSite) -> None:
+    first = site.client.get("/id/place/")
+    again = site.client.get("/id/place/", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert site.client.get("/id/place/?page=1").headers["etag"] == first.headers["etag"]
+
+
+def test_the_timeline_shows_meetings_by_date_with_host_series_and_reports(
+    site: InProcessSite,
+) -> None:
+    page = get(site, "/timeline")
+    meetings = [
+        " ".join(link["text"].split())
+        for link in page.links
+        if link.get("href")
+        in ("/id/event/tipcom-2021.html", "/id/event/oas-national-authorities-tip-2021.html")
+    ]
+    assert meetings == [
+        "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)",
+        "Organization of American States (OAS) Sixth Meeting of National Authorities on "
+        "Trafficking in Persons",
+    ]
+    assert page.link_texts_to("/id/org/bahamas-ministry-of-national-security.html") == [
+        "National Security Ministry of The Bahamas"
+    ]
+    assert page.link_texts_to("/id/place/argentina.html") == ["Argentina"]
+    assert page.link_texts_to("/id/event/tipcom-annual-meeting.html") == [
+        "Annual regional Trafficking In Persons Committee Meeting"
+    ]
+    assert len(page.link_texts_to(f"/id/document/{REPORT_SLUG}.html")) == 2
+    assert "13 May 2021 to 14 May 2021" in page.text
+    assert "year-2021" in page.ids and page.link_texts_to("/timeline#year-2021") == ["2021"]
+
+
+def test_the_landing_page_and_the_frame_lead_to_the_listings(site: InProcessSite) -> None:
+    page = get(site, "/")
+    for path, title in [
+        ("/id/event/", "Events"),
+        ("/id/place/", "Places"),
+        ("/id/org/", "Organisations"),
+        ("/id/concept/", "Concepts"),
+        ("/id/document/", "Documents"),
+        ("/timeline", "Timeline of meetings"),
+    ]:
+        assert title in page.link_texts_to(path), path
+    assert "Browse" in page.link_texts_to("/id/event/")
+    assert "Timeline" in page.link_texts_to("/timeline")
