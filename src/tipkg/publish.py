@@ -33,7 +33,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from tipkg import rdf_writers
-from tipkg.browse.listing import WrittenFile, write_listing
+from tipkg.browse.listing import Row, WrittenFile, write_listing
 from tipkg.browse.rows import KIND_ORDERS, listing_rows
 from tipkg.build import Assembly, UnitRecord
 from tipkg.chunks import JSONLD_SEPARATOR, JSONLD_TAIL, gzip_member, jsonld_head
@@ -277,7 +277,7 @@ def _write_listings(staging: Path, store: ox.Store, assembly: Assembly) -> list[
 
 
 def _listing_entry(
-    name: str, rows: list[dict], orders: list[str], written: list[WrittenFile]
+    name: str, rows: list[Row], orders: list[str], written: list[WrittenFile]
 ) -> ListingEntry:
     return {
         "name": name,

@@ -244,7 +244,7 @@ def page_context(
     }
     if result is None or namer is None:
         return context
-    pages = max(1, min(MAX_PAGE, -(-result.total // PAGE_SIZE)))
+    pages = page_count(result.total)
     context.update(
         facets=facet_links(form, result.facets, namer),
         others={name: facet.others for name, facet in result.facets.items()},
@@ -257,6 +257,11 @@ def page_context(
         json_href=form.href("json"),
     )
     return context
+
+
+def page_count(total: int) -> int:
+    """How many pages ``total`` hits fill, as far as the index pages."""
+    return max(1, min(MAX_PAGE, -(-total // PAGE_SIZE)))
 
 
 def hit_view(namer: Namer, hit: Hit) -> HitView:
@@ -286,7 +291,9 @@ def hit_view(namer: Namer, hit: Hit) -> HitView:
     return view
 
 
-def facet_links(form: SearchForm, facets: dict[str, Facet], namer: Namer) -> dict[str, list]:
+def facet_links(
+    form: SearchForm, facets: dict[str, Facet], namer: Namer
+) -> dict[str, list[FacetLink]]:
     """Each facet's values as links that keep the other filters and go back to page 1."""
     kinds = [
         FacetLink(
@@ -331,7 +338,7 @@ def active_filters(form: SearchForm, namer: Namer) -> list[tuple[str, str]]:
     return active
 
 
-def result_json(form: SearchForm, result: SearchResult, hits: Iterable[HitView]) -> dict:
+def result_json(form: SearchForm, result: SearchResult, hits: Iterable[HitView]) -> dict[str, Any]:
     """The engine's answer, each hit under the served base with the path of its page (and of a
     sentence's place in its report), and links to the neighbouring pages."""
     document = result.to_json()
@@ -340,7 +347,7 @@ def result_json(form: SearchForm, result: SearchResult, hits: Iterable[HitView])
         hit_json["href"] = view.sentence_href or view.href
         hit_json["document_title"] = view.document_title
         hit_json["in_document"] = view.href if view.sentence_href else None
-    pages = max(1, min(MAX_PAGE, -(-result.total // PAGE_SIZE)))
+    pages = page_count(result.total)
     document.update(
         filters={"kind": list(form.kinds), "document": form.document, "year": form.year},
         page=form.page,
