@@ -169,3 +169,75 @@ def test_hash_iris_land_on_their_anchor(tour: tuple[Page, Offline], server: Runn
     expect(phrase).to_have_text("Antigua and Bermuda")
     expect(phrase).to_be_in_viewport()
     shot(page, "document-phrase.png", full_page=False)
+
+
+def test_search_from_the_landing_page_filter_by_kind_and_open_a_sentence(
+    tour: tuple[Page, Offline], server: RunningServer
+) -> None:
+    page, _ = tour
+    page.goto(server.url)
+    page.locator("#site-search-text").fill("trafficking")
+    page.locator("#site-search-text").press("Enter")
+    page.wait_for_url("**/search?q=trafficking")
+    hits = page.locator(".hit")
+    expect(hits).to_have_count(20)
+    expect(page.locator(".search-summary")).to_contain_text("1–20 of 33 hits")
+    expect(hits.first.locator("mark").first).to_have_text(re.compile("trafficking", re.I))
+    shot(page, "search.png")
+
+    sentences = page.locator(".facet-kind li", has_text="Sentences")
+    expect(sentences.locator(".count")).to_have_text("9")
+    sentences.get_by_role("link").click()
+    page.wait_for_url("**/search?q=trafficking&kind=sentence")
+    expect(hits).to_have_count(9)
+    assert set(hits.evaluate_all("items => items.map(item => item.dataset.kind)")) == {"sentence"}
+    expect(page.locator(".facet-kind a.selected")).to_have_text("Sentences")
+    concepts = page.locator(".facet-kind li", has_text="Concepts")
+    expect(concepts.locator(".count")).to_have_text("11")  # the other kinds keep their counts
+    shot(page, "search-filtered.png")
+
+    first = hits.first.locator("a.hit-link")
+    number = hits.first.locator(".hit-meta").inner_text().split(",")[0].split()[-1]
+    first.click()
+    page.wait_for_url(f"**/id/document/*.html?sentence={number}#sentence-{number}")
+    sentence = page.locator(f"#sentence-{number}")
+    expect(sentence).to_have_class(re.compile(r"\bhighlighted\b"))
+    expect(sentence.locator("mark.sentence-hit")).to_be_in_viewport()
+    expect(page.locator(".sentence-focus")).to_contain_text(f"Sentence {number}")
+    assert page.locator("mark.sentence-hit").count() == 1
+    shot(page, "search-sentence-highlighted.png", full_page=False)
+
+
+def test_a_search_the_index_cannot_read_says_why_on_the_page(
+    tour: tuple[Page, Offline], server: RunningServer
+) -> None:
+    page, _ = tour
+    page.goto(server.url + "search")
+    page.locator("#search-text").fill('"victim protection')
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    expect(page.locator(".search-error")).to_contain_text("unbalanced quote")
+    expect(page.locator("#search-text")).to_have_value('"victim protection')
+
+
+def test_browse_a_kind_by_date_and_the_timeline(
+    tour: tuple[Page, Offline], server: RunningServer
+) -> None:
+    page, _ = tour
+    page.goto(server.url)
+    page.locator("#browse").get_by_role("link", name="Events").click()
+    page.wait_for_url("**/id/event/")
+    expect(page.locator("table.members tbody tr")).to_have_count(5)
+    page.locator(".listing-summary").get_by_role("link", name="date").click()
+    page.wait_for_url("**/id/event/?sort=date")
+    expect(page.locator("table.members tbody tr").first).to_contain_text("6 May 2021")
+    shot(page, "browse-events.png")
+
+    page.locator(".site-header nav").get_by_role("link", name="Timeline").click()
+    page.wait_for_url("**/timeline")
+    expect(page.locator(".meeting")).to_have_count(2)
+    expect(page.locator(".meeting").first).to_contain_text(
+        "National Security Ministry of The Bahamas"
+    )
+    shot(page, "timeline.png")
+    page.locator(".meeting").first.get_by_role("link", name="First annual regional").click()
+    page.wait_for_url("**/id/event/tipcom-2021.html")

@@ -36,6 +36,13 @@ STORE_DIR = "store"
 # The full-text index (:mod:`tipkg.search`), a Tantivy directory. Like the store, it is not in
 # SHA256SUMS: Tantivy names its files by random UUIDs, so no two builds write the same bytes.
 SEARCH_INDEX_DIR = "search"
+# The browse listings (:mod:`tipkg.browse.listing`): per listing a rows file and its index,
+# in SHA256SUMS and the manifest's ``listings``, not in ``files`` (they are not downloads).
+BROWSE_DIR = "browse"
+# The kinds of resource listed at ``/id/KIND/``: the path segments under ``id/``.
+BROWSE_KINDS = ("event", "place", "org", "concept", "document")
+# The listing of meetings by date.
+TIMELINE_LISTING = "timeline"
 # Files of the build that the manifest's ``files`` does not list, with their media types.
 UNLISTED_FILES = {SUMS_NAME: "text/plain; charset=utf-8", MANIFEST_NAME: "application/json"}
 
@@ -73,6 +80,26 @@ class DocumentEntry(TypedDict):
     sentences: int
 
 
+class ListedFile(TypedDict):
+    """A file of a listing (``browse/event.jsonl``), checked like the files of ``files``."""
+
+    name: str
+    bytes: int
+    sha256: str
+
+
+class ListingEntry(TypedDict):
+    """A browse listing: a kind's members (``name`` is the kind) or the timeline."""
+
+    name: str
+    rows: int
+    # The orders its rows can be read in, the first being the order of its rows file.
+    orders: list[str]
+    # How many rows have a date (a listing with none offers no order by date).
+    dated: int
+    files: list[ListedFile]
+
+
 class QueryEntry(TypedDict):
     """An example query, copied into dist/queries/."""
 
@@ -96,6 +123,11 @@ class Manifest:
     queries: list[QueryEntry]
     classes: dict[str, int]
     links: dict[str, int]
+    listings: list[ListingEntry]
+
+    def listing(self, name: str) -> ListingEntry | None:
+        """The listing called ``name``, if the build wrote one."""
+        return next((entry for entry in self.listings if entry["name"] == name), None)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
@@ -132,15 +164,18 @@ def read_manifest(dist_dir: Path) -> Manifest:
     for required in (QUADS_NAME, VOID_NAME):
         if not (dist_dir / required).is_file():
             raise InputError(f"missing {required}: the build is unfinished", dist_dir)
-    for published in manifest.files:
-        file_path = dist_dir / published.name
+    listed = [(f.name, f.bytes) for f in manifest.files] + [
+        (f["name"], f["bytes"]) for entry in manifest.listings for f in entry["files"]
+    ]
+    for name, recorded in listed:
+        file_path = dist_dir / name
         try:
             size = file_path.stat().st_size
         except OSError:
             raise InputError("listed in manifest.json but missing", file_path) from None
-        if size != published.bytes:
+        if size != recorded:
             raise InputError(
-                f"{size} bytes, manifest.json says {published.bytes}: the build is unfinished",
+                f"{size} bytes, manifest.json says {recorded}: the build is unfinished",
                 file_path,
             )
     return manifest

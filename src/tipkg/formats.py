@@ -134,6 +134,8 @@ SPARQL_CSV = _from_library(ox.QueryResultsFormat.CSV, "csv", "CSV")
 SPARQL_TSV = _from_library(ox.QueryResultsFormat.TSV, "tsv", "TSV")
 # Pages for people, offered beside the RDF formats wherever a person may be asking.
 HTML = Format("html", "HTML", "text/html", "html", media_types=("application/xhtml+xml",))
+# Answers that are not RDF (search results), for programs.
+JSON = Format("json", "JSON", "application/json", "json")
 
 # SELECT and ASK answers.
 RESULTS_FORMATS: tuple[Format, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
@@ -157,6 +159,8 @@ ANSWER_KIN: dict[Format, Format] = {
     N_TRIPLES: SPARQL_TSV,
     N_QUADS: SPARQL_TSV,
 }
+# The search page, for people and for programs.
+SEARCH_FORMATS: tuple[Format, ...] = (HTML, JSON)
 # Syntaxes that abbreviate IRIs with prefixes (the others ignore them).
 PREFIXED_SYNTAXES = frozenset({ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML})
 

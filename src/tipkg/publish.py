@@ -33,10 +33,14 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from tipkg import rdf_writers
+from tipkg.browse.listing import Row, WrittenFile, write_listing
+from tipkg.browse.rows import KIND_ORDERS, listing_rows
 from tipkg.build import Assembly, UnitRecord
 from tipkg.chunks import JSONLD_SEPARATOR, JSONLD_TAIL, gzip_member, jsonld_head
 from tipkg.describe import Dates, Statistics, describe_dataset, release_dates, statistics
 from tipkg.dist import (
+    BROWSE_DIR,
+    BROWSE_KINDS,
     CONTEXT_NAME,
     DUMP_FORMATS,
     DUMP_NAME,
@@ -47,8 +51,10 @@ from tipkg.dist import (
     SEARCH_INDEX_DIR,
     STORE_DIR,
     SUMS_NAME,
+    TIMELINE_LISTING,
     VOID_NAME,
     DocumentEntry,
+    ListingEntry,
     Manifest,
     PublishedFile,
     read_manifest,
@@ -167,6 +173,8 @@ def _write_into(
         _write_search_index(staging, assembly, out_dir, changes)
     try:
         stats, dates, description = _describe_into(store, assembly, files, timings)
+        with timed(timings, "browse listings"):
+            listings = _write_listings(staging, store, assembly)
     finally:
         del store  # closed now, even when an error keeps this frame alive in a traceback
     with timed(timings, "check description"):
@@ -179,9 +187,11 @@ def _write_into(
     void_bytes = rdf_writers.turtle(description, prefixes)
     check_bytes(void_bytes, "ttl", description, VOID_NAME)
     files.append(_save(staging / VOID_NAME, void_bytes, "text/turtle", len(description)))
-    sums = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
+    summed = [(f.name, f.sha256) for f in files]
+    summed += [(f["name"], f["sha256"]) for entry in listings for f in entry["files"]]
+    sums = "".join(f"{sha256}  {name}\n" for name, sha256 in sorted(summed))
     (staging / SUMS_NAME).write_text(sums, encoding="utf-8")
-    manifest = _manifest(assembly, files, queries, stats, dates.modified)
+    manifest = _manifest(assembly, files, queries, stats, dates.modified, listings)
     (staging / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
@@ -248,6 +258,7 @@ def _manifest(
     queries: list[dict[str, str]],
     stats: Statistics,
     modified: str,
+    listings: list[ListingEntry],
 ) -> Manifest:
     return Manifest(
         base_iri=assembly.iris.base,
@@ -268,7 +279,40 @@ def _manifest(
         queries=queries,
         classes=stats.entities_per_class,
         links=stats.links_per_target,
+        listings=listings,
     )
+
+
+def _write_listings(staging: Path, store: ox.Store, assembly: Assembly) -> list[ListingEntry]:
+    """The browse listings (:mod:`tipkg.browse`): each kind's members by label (and by date),
+    and the meetings by date, read from the finished store so the server pages them without
+    touching the rest. Written whole on every build: a few queries over the store."""
+    documents = {
+        record.graph_iri: str(record.meta["document"]["iri"])
+        for record in assembly.records
+        if "document" in record.meta
+    }
+    found = listing_rows(store, assembly.iris, BROWSE_KINDS, documents)
+    folder = staging / BROWSE_DIR
+    entries: list[ListingEntry] = []
+    for kind, (rows, by_date) in found.kinds.items():
+        written = write_listing(folder, kind, rows, [by_date])
+        entries.append(_listing_entry(kind, rows, list(KIND_ORDERS), written))
+    written = write_listing(folder, TIMELINE_LISTING, found.timeline)
+    entries.append(_listing_entry(TIMELINE_LISTING, found.timeline, ["date"], written))
+    return entries
+
+
+def _listing_entry(
+    name: str, rows: list[Row], orders: list[str], written: list[WrittenFile]
+) -> ListingEntry:
+    return {
+        "name": name,
+        "rows": len(rows),
+        "orders": orders,
+        "dated": sum(1 for row in rows if row.get("date")),
+        "files": [{"name": f.name, "bytes": f.bytes, "sha256": f.sha256} for f in written],
+    }
 
 
 def _write_dumps(assembly: Assembly, staging: Path) -> Iterator[PublishedFile]:

@@ -31,15 +31,18 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tipkg.dist import BROWSE_KINDS
 from tipkg.server.connections import guarded_protocol
 from tipkg.server.errors import ContentTooLarge, HeaderFieldsTooLarge, HttpError
 from tipkg.server.evaluation import evaluate
 from tipkg.server.files import download, well_known_void
 from tipkg.server.linkeddata import dereference
 from tipkg.server.logs import RateLimit, limit_log_volume
+from tipkg.server.pages.browse import browse_page, timeline_page
 from tipkg.server.pages.common import STATIC_DIR
 from tipkg.server.pages.errorpage import error_response
 from tipkg.server.pages.landing import landing_page
+from tipkg.server.pages.search import search_page
 from tipkg.server.protocol import TRUNCATED_HEADER
 from tipkg.server.published import PublishedHolder, load_snapshot
 from tipkg.server.querypool import QueryPool, ResultCache
@@ -69,6 +72,9 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", landing_page, methods=["GET", "HEAD"]),
         Route("/sparql", sparql_endpoint, methods=["GET", "POST"]),
+        Route("/search", search_page, methods=["GET", "HEAD"]),
+        *(Route(f"/id/{kind}/", browse_page, methods=["GET", "HEAD"]) for kind in BROWSE_KINDS),
+        Route("/timeline", timeline_page, methods=["GET", "HEAD"]),
         Route("/download/{name}", download, methods=["GET"]),
         Route("/.well-known/void", well_known_void, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False)),

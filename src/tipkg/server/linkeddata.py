@@ -19,7 +19,7 @@ processors locked down as JSON-LD 1.1's security considerations advise) and a co
 disk; it always carries the exact context it was compacted with, whichever build a cache kept;
 and the dump does the same. It costs some 18 KB a document, under 3 KB once gzipped. The same
 context is downloadable on its own as ``/download/context.jsonld``, the build's file byte for
-byte, so under the build's canonical base.
+byte.
 
 pyoxigraph's store keeps every type derived from ``xsd:integer`` (``xsd:positiveInteger``,
 ``xsd:nonNegativeInteger``, …) as ``xsd:integer`` (oxigraph/oxigraph#1413), so a description read

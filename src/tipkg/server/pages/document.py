@@ -15,9 +15,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from tipkg.server.pages.common import select
-from tipkg.server.pages.naming import RDF_TYPE, Namer, local_name
+from tipkg.server.pages.naming import RDF_TYPE, Namer, ValueView, local_name, natural_key
 from tipkg.server.published import Published
-from tipkg.vocab import NIF
+from tipkg.vocab import NIF, PROV
 
 IS_STRING = str(NIF.isString)
 REFERENCE_CONTEXT = str(NIF.referenceContext)
@@ -26,6 +26,9 @@ END_INDEX = str(NIF.endIndex)
 SUPER_STRING = str(NIF.superString)
 NIF_SENTENCE = str(NIF.Sentence)
 NIF_PHRASE = str(NIF.Phrase)
+DERIVED_FROM = str(PROV.wasDerivedFrom)
+# The most facts named beside a highlighted sentence (its own page lists them all).
+MAX_FOCUS_FACTS = 50
 
 
 def document_text(published: Published, document: str) -> str | None:
@@ -201,6 +204,9 @@ class TextRun:
     number: str | None = None
     href: str | None = None
     parts: list[TextRun] = field(default_factory=list)
+    iri: str | None = None
+    # The sentence a link asked for (``?sentence=N``), shown marked.
+    highlighted: bool = False
 
 
 def full_text(namer: Namer, document: str) -> list[TextRun] | None:
@@ -228,7 +234,7 @@ def full_text(namer: Namer, document: str) -> list[TextRun] | None:
         if begin > position:
             runs.append(TextRun(text=text[position:begin]))
         sentence = TextRun(
-            anchor=sentence_anchor(iri), number=local_name(iri), href=namer.href(iri)
+            anchor=sentence_anchor(iri), number=local_name(iri), href=namer.href(iri), iri=iri
         )
         inner = begin
         for phrase_iri, phrase_begin, phrase_end in phrases:
@@ -237,7 +243,11 @@ def full_text(namer: Namer, document: str) -> list[TextRun] | None:
             if phrase_begin > inner:
                 sentence.parts.append(TextRun(text=text[inner:phrase_begin]))
             sentence.parts.append(
-                TextRun(text=text[phrase_begin:phrase_end], anchor=sentence_anchor(phrase_iri))
+                TextRun(
+                    text=text[phrase_begin:phrase_end],
+                    anchor=sentence_anchor(phrase_iri),
+                    iri=phrase_iri,
+                )
             )
             inner = phrase_end
         if inner < end:
@@ -247,3 +257,50 @@ def full_text(namer: Namer, document: str) -> list[TextRun] | None:
     if position < len(text):
         runs.append(TextRun(text=text[position:]))
     return runs
+
+
+# ------------------------------------------------------------------ one sentence asked for
+
+
+@dataclass
+class SentenceFocus:
+    """The sentence a link into a document asked for (a search hit's), and the facts drawn from
+    it or from a phrase quoted in it."""
+
+    number: str
+    anchor: str
+    href: str
+    facts: list[ValueView]
+    more_facts: bool
+
+
+def sentence_focus(
+    namer: Namer, runs: list[TextRun] | None, number: str | None
+) -> SentenceFocus | None:
+    """Marks sentence ``number`` of the document's ``runs`` highlighted and names the facts
+    that cite it (at most ``MAX_FOCUS_FACTS``); ``None`` when it has no such sentence."""
+    sentence = next(
+        (run for run in runs or () if run.number is not None and run.number == number), None
+    )
+    if sentence is None or sentence.iri is None or sentence.anchor is None:
+        return None
+    sentence.highlighted = True
+    cited = [sentence.iri, *(part.iri for part in sentence.parts if part.iri)]
+    facts: dict[str, ValueView] = {}
+    more = False
+    for iri in cited:
+        for triple in namer.published.triples(None, ox.NamedNode(DERIVED_FROM), ox.NamedNode(iri)):
+            subject = triple.subject
+            if not isinstance(subject, ox.NamedNode) or subject.value in facts:
+                continue
+            if len(facts) == MAX_FOCUS_FACTS:
+                more = True
+                break
+            facts[subject.value] = namer.value(subject)
+    return SentenceFocus(
+        number=number or "",
+        anchor=sentence.anchor,
+        href=sentence.href or "",
+        facts=sorted(facts.values(), key=lambda view: natural_key(view.text)),
+        more_facts=more,
+    )

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tipkg.server.errors import NotFound
+from tipkg.server.pages.browse import browse_links
 from tipkg.server.pages.common import (
     LIST_PAGE_SIZE,
     PageLinks,
@@ -124,6 +125,7 @@ def landing_page(request: Request) -> Response:
         documents=documents,
         document_count=len(published.manifest.documents),
         document_pages=page_links(page if chosen is None else 1, more_documents, "documents"),
+        browse=browse_links(published),
         examples=example_links(published),
         downloads=files,
         ontology_href=namer.href(str(published.iris.ontology)),

@@ -22,6 +22,7 @@ from tipkg.server.pages.document import (
     full_text,
     make_quote,
     quotes,
+    sentence_focus,
     span_fits,
     text_span,
 )
@@ -57,6 +58,7 @@ def render_resource(request: Request, published: Published, description: Descrip
     span = text_span(namer, description.iri)
     if span is not None and span_fits(span, document_text(published, span.document) or ""):
         context_quote = make_quote(namer, [span], {})
+    text_runs = full_text(namer, description.iri)
     return render(
         request,
         published,
@@ -66,7 +68,8 @@ def render_resource(request: Request, published: Published, description: Descrip
         inner=inner,
         incoming=incoming_groups(namer, description),
         pages=page_links(description.page, description.more, "pages"),
-        text_runs=full_text(namer, description.iri),
+        text_runs=text_runs,
+        focus=sentence_focus(namer, text_runs, request.query_params.get("sentence")),
         context_quote=context_quote,
         graph=named_graph(published, description.iri),
         alternates=alternates(published, description.iri),
