@@ -148,14 +148,20 @@ def describe_resource(published: Published, iri: str, page: int = 1) -> Descript
         if not (isinstance(triple.subject, ox.NamedNode) and triple.subject.value in described)
     )
     skipped = (page - 1) * PAGE_SIZE
-    incoming = list(islice(links, skipped, skipped + PAGE_SIZE))
+    try:
+        incoming = list(islice(links, skipped, skipped + PAGE_SIZE))
+        more_links = next(links, None) is not None
+    finally:
+        # pyoxigraph's iterators must be dropped on the thread that made them: closed here,
+        # not whenever (and wherever) the garbage collector gets to a suspended generator.
+        links.close()
     return Description(
         iri=iri,
         subjects=subjects,
         outgoing=tuple(sorted(outgoing, key=_triple_key)),
         incoming=tuple(sorted(incoming, key=_triple_key)),
         page=page,
-        more=more_values or next(links, None) is not None,
+        more=more_values or more_links,
     )
 
 
