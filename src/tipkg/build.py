@@ -241,7 +241,7 @@ _worker: _UnitBuilder | None = None
 class _UnitBuilder:
     """Assembles units one after another in one process (a worker, or the main process)."""
 
-    def __init__(self, job: _Job):
+    def __init__(self, job: _Job) -> None:
         self.job = job
         self.iris = Iris(job.base)
         self.prefixes = {name: str(ns) for name, ns in self.iris.prefixes().items()}

@@ -72,7 +72,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Context:
     """What every command needs: the project directory and resolved settings."""
 
-    def __init__(self, project_dir: Path, overrides: dict[str, Any]):
+    def __init__(self, project_dir: Path, overrides: dict[str, Any]) -> None:
         self.project_dir = project_dir
         self.overrides = overrides
         self.settings = Settings.load(overrides)
@@ -91,7 +91,7 @@ class Context:
 class SettingType(click.ParamType):
     """Reads an option's text as the setting reads it from the environment, so both agree."""
 
-    def __init__(self, declared: Setting):
+    def __init__(self, declared: Setting) -> None:
         self.declared = declared
         self.name = "list" if declared.kind is tuple else "text"
 
@@ -192,7 +192,7 @@ def _validated(context: Context) -> Assembly:
 class TerminalProgress:
     """A one-line counter of assembled units on a terminal; silent when stderr is not one."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool) -> None:
         self.enabled = not quiet and sys.stderr.isatty()
         self.shown = False
 

@@ -70,7 +70,7 @@ class EntityIndex:
     """Every name the project's shared files, linksets and reports give an entity, by its words
     (case-folded, punctuation dropped), so a text can be matched longest name first."""
 
-    def __init__(self, names: Iterable[Name]):
+    def __init__(self, names: Iterable[Name]) -> None:
         self.by_words: dict[tuple[str, ...], list[Name]] = {}
         for name in names:
             key = words_of(name.text)

@@ -10,7 +10,9 @@ class TipkgError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+    def __init__(
+        self, message: str, path: Path | str | None = None, line: int | None = None
+    ) -> None:
         self.message = message
         self.path = Path(path) if path is not None else None
         self.line = line

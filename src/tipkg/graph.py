@@ -99,7 +99,7 @@ class Materialiser:
 
     STORE_USES = 32
 
-    def __init__(self, ontology: Iterable[ox.Triple], rules: tuple[Rule, ...], base: str):
+    def __init__(self, ontology: Iterable[ox.Triple], rules: tuple[Rule, ...], base: str) -> None:
         self.rules = rules
         self.base = base
         self.ontology = frozenset(ontology)

@@ -147,7 +147,7 @@ def _compact(iri: str, prefixes: Mapping[str, str]) -> str:
 class NodeWriter:
     """Writes node objects for triples under one context."""
 
-    def __init__(self, context: Mapping[str, Any]):
+    def __init__(self, context: Mapping[str, Any]) -> None:
         self.context = dict(context)
         self.prefixes = {k: v for k, v in context.items() if isinstance(v, str) and ":" in v}
         self.prefixes = {k: v for k, v in self.prefixes.items() if v.endswith(("/", "#"))}

@@ -148,7 +148,9 @@ def reanchor(
 class _Previous:
     """The last build's record of one report: its text, and the citations it published."""
 
-    def __init__(self, store: ox.Store, entry: DocumentEntry, base: str, report: ReportFolder):
+    def __init__(
+        self, store: ox.Store, entry: DocumentEntry, base: str, report: ReportFolder
+    ) -> None:
         self.base = base
         document = ox.NamedNode(entry["iri"])
         graph = ox.NamedNode(entry["graph"])

@@ -70,7 +70,7 @@ class PrefixIndex:
     ``/`` or ``#``, so the IRI's own ``/`` and ``#`` give the few candidates to look up, instead
     of every prefix being tried against every IRI."""
 
-    def __init__(self, prefixes: Mapping[str, str]):
+    def __init__(self, prefixes: Mapping[str, str]) -> None:
         self.by_namespace: dict[str, str] = {}
         for name, namespace in prefixes.items():
             self.by_namespace.setdefault(str(namespace), name)

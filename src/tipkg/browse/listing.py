@@ -78,7 +78,7 @@ class Listing:
     """One listing opened for reading pages from any thread (reads are positional). ``count``
     and the number of orders come from the manifest, which the build wrote with the files."""
 
-    def __init__(self, folder: Path, name: str, count: int, orders: int = 1):
+    def __init__(self, folder: Path, name: str, count: int, orders: int = 1) -> None:
         rows_path, index_path = listing_paths(folder, name)
         self.count = count
         self.orders = orders

@@ -156,7 +156,7 @@ class SearchIndex:
     """An index opened for many searches: a server keeps one per process (and reopens it when
     a new build lands), usable from any thread."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.index = open_index(path)
         self.schema = self.index.schema
         self.searcher = self.index.searcher()
@@ -338,7 +338,9 @@ class _Snippets:
     Tantivy cuts a field into fixed windows and picks one, which can leave a match at a
     window's very edge; it is asked for the whole field and the passage is cut here."""
 
-    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query):
+    def __init__(
+        self, searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query
+    ) -> None:
         self.searcher = searcher
         self.schema = schema
         self.query = query

@@ -114,7 +114,7 @@ def _term(text: str) -> Term | None:
 class _Parser:
     """Recursive descent over the precedence (NOT tighter than AND, AND tighter than OR)."""
 
-    def __init__(self, lexemes: list[_Lexeme]):
+    def __init__(self, lexemes: list[_Lexeme]) -> None:
         self.lexemes = lexemes
         self.position = 0
         self.depth = 0  # parentheses open

@@ -175,7 +175,7 @@ class HttpRulesMiddleware:
     ``max_body_bytes``: a declared one (Content-Length) is answered here, a streamed one raises
     from ``receive`` into the handler reading it."""
 
-    def __init__(self, app: ASGIApp, settings: Settings):
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
 

@@ -24,7 +24,7 @@ class HttpError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, headers: Mapping[str, str] | None = None):
+    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.headers = dict(headers or {})

@@ -42,7 +42,7 @@ class BuildFileResponse(FileResponse):
     directory is removed once nothing holds its build, and a rebuild may replace the current
     build while a client is still downloading."""
 
-    def __init__(self, published: Published, name: str, **kwargs: Any):
+    def __init__(self, published: Published, name: str, **kwargs: Any) -> None:
         super().__init__(published.dist_dir / name, **kwargs)
         self.published = published
 

@@ -31,7 +31,7 @@ class _Kind:
 class RateLimit(logging.Filter):
     """At most ``burst`` records of one kind per ``window`` seconds."""
 
-    def __init__(self, burst: int = 10, window: float = 60.0):
+    def __init__(self, burst: int = 10, window: float = 60.0) -> None:
         super().__init__()
         self.burst = burst
         self.window = window

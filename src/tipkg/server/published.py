@@ -261,7 +261,7 @@ class PublishedHolder:
     again.
     """
 
-    def __init__(self, published: Published, snapshots: Snapshots):
+    def __init__(self, published: Published, snapshots: Snapshots) -> None:
         self._published = published
         self._snapshots = snapshots
         self._checked_at = time.monotonic()

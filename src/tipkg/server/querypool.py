@@ -168,7 +168,7 @@ def _read_frame(fd: int) -> Any:
 class _Worker:
     """The parent's end of one worker process; its pipe is read without ever blocking the loop."""
 
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection):
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
         self.process = process
         self.conn = conn
         self.fd = conn.fileno()
@@ -277,7 +277,7 @@ class QueryPool:
 
     def __init__(
         self, build_dir: Callable[[], Path], settings: Settings, handler: Handler, offline: bool
-    ):
+    ) -> None:
         self.build_dir = build_dir
         self.settings = settings
         self.handler = handler
@@ -448,7 +448,7 @@ class QueryPool:
 class ResultCache:
     """Finished answers by key, least recently used out first, bounded in bytes."""
 
-    def __init__(self, max_bytes: int, max_entry_bytes: int = CACHE_ENTRY_BYTES):
+    def __init__(self, max_bytes: int, max_entry_bytes: int = CACHE_ENTRY_BYTES) -> None:
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()

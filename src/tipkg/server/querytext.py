@@ -49,7 +49,7 @@ class QueryText:
     """One query as the engine reads it (:attr:`text`), with what rdflib's parse of that same
     text says about it, parsed at most once and only when asked."""
 
-    def __init__(self, query: str, base_iri: str, prefixes: dict[str, str]):
+    def __init__(self, query: str, base_iri: str, prefixes: dict[str, str]) -> None:
         self.text = normalise(query)
         self.base_iri = base_iri
         self.prefixes = prefixes

@@ -41,7 +41,7 @@ class Snapshot:
     """One build's files in a directory of their own (see the module doc), and the
     fingerprint (:func:`file_stamp`) dist/'s manifest had when they were taken."""
 
-    def __init__(self, path: Path, stamp: tuple[int, int, int]):
+    def __init__(self, path: Path, stamp: tuple[int, int, int]) -> None:
         self.path = path
         self.stamp = stamp
         self._remove = weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)
@@ -52,7 +52,7 @@ class Snapshots:
     so files can be linked), else one in the system's temporary directory (files copied).
     Directories left by servers that were killed are removed when the next one starts."""
 
-    def __init__(self, dist_dir: Path):
+    def __init__(self, dist_dir: Path) -> None:
         self.dist_dir = dist_dir
         _remove_abandoned(dist_dir.parent)
         try:

@@ -186,7 +186,7 @@ def literal_view(literal: ox.Literal) -> ValueView:
 class Namer:
     """Names, links and literal values for one page; lookups are memoised for the page's life."""
 
-    def __init__(self, published: Published):
+    def __init__(self, published: Published) -> None:
         self.published = published
         self._labels: dict[str, str | None] = {}
         self._prefixes = sorted(

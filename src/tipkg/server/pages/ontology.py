@@ -79,7 +79,7 @@ def ontology_term(
 class OntologyGraph:
     """The ontology graph's triples by subject, for reading a term's relations both ways."""
 
-    def __init__(self, published: Published):
+    def __init__(self, published: Published) -> None:
         graph = ox.NamedNode(published.iris.graph("ontology"))
         self.by_subject: dict[str, list[ox.Triple]] = {}
         for quad in published.store.quads_for_pattern(None, None, None, graph):
