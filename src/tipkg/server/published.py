@@ -213,8 +213,11 @@ def open_store(dist_dir: Path, manifest: Manifest) -> ox.Store:
         reason = " ".join(str(error).split())
         raise InputError(f"unreadable store ({reason}): rebuild with `tipkg build`", path) from None
     description = ox.NamedNode(Iris(manifest.base_iri).graph("dataset"))
-    checksums = store.quads_for_pattern(None, SPDX_CHECKSUM_VALUE, None, description)
-    if not any(quad.object.value.lower() == manifest.version for quad in checksums):
+    checksums = {  # read whole: no store iterator outlives this call (see descriptions.py)
+        quad.object.value.lower()
+        for quad in store.quads_for_pattern(None, SPDX_CHECKSUM_VALUE, None, description)
+    }
+    if manifest.version not in checksums:
         raise InputError(
             "the store is not the build manifest.json describes: rebuild with `tipkg build`",
             path,
