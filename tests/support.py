@@ -49,7 +49,7 @@ def build_dist(project_root: Path, out: Path, **settings: object) -> Manifest:
     from tipkg.settings import Settings
 
     overrides = {"cache_dir": str(out.parent / f"{out.name}-cache"), **settings}
-    _, manifest = build(load_project(project_root), Settings.load(overrides, environ={}), out)
+    _, manifest, _ = build(load_project(project_root), Settings.load(overrides, environ={}), out)
     return manifest
 
 

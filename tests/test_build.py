@@ -36,7 +36,7 @@ def corpus(path: Path, documents: int) -> Path:
 def build_with(project: Path, out: Path, cache: Path) -> str:
     """One build; the summary line it would print."""
     settings = Settings.load({"cache_dir": str(cache)}, environ={})
-    assembly, _ = build(load_project(project), settings, out)
+    assembly, _, _ = build(load_project(project), settings, out)
     return assembly.summary()
 
 
@@ -100,6 +100,38 @@ def test_an_unchanged_build_reuses_everything(project: Path, tmp_path: Path) -> 
     before = published(out)
     assert build_with(project, out, cache) == "0 of 24 reports rebuilt, 24 reused, 0 removed"
     assert published(out) == before
+
+
+def test_a_build_of_unchanged_inputs_leaves_dist_as_it_is(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same unit keys, shapes, queries and dates: nothing is validated or written again. A
+    change to any of them, or a build in dist/ that is no longer whole, writes it again."""
+    out, cache = tmp_path / "dist", tmp_path / "cache"
+    settings = Settings.load({"cache_dir": str(cache)}, environ={})
+
+    def written() -> bool:
+        return build(load_project(project), settings, out).written
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1620000000")
+    assert written()
+    swapped_in = out.stat().st_ino
+    assert not written()
+    assert out.stat().st_ino == swapped_in  # not even swapped
+    shapes = project / "shapes" / "meetings.ttl"
+    shapes.write_text(shapes.read_text().replace("exactly one start date", "one start date"))
+    assert written()
+    assert not written()
+    query = sorted((project / "queries").glob("*.rq"))[0]
+    query.write_text(query.read_text() + "\n# a comment\n")
+    assert written()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1630000000")
+    assert written()
+    (out / "tipkg.ttl").unlink()
+    assert written()
+    assert (out / "tipkg.ttl").is_file()
+    assert not written()
+    assert_same_as_a_build_from_nothing(project, out, tmp_path)
 
 
 def test_a_changed_report_is_the_only_one_rebuilt(project: Path, tmp_path: Path) -> None:

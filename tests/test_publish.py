@@ -333,6 +333,8 @@ def test_a_failed_write_leaves_dist_as_it_was(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(publish, "describe_dataset", broken)
+    query = sorted((project_dir / "queries").glob("*.rq"))[0]  # new inputs: a build is written
+    query.write_text(query.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     with pytest.raises(RuntimeError):
         build_dist(project_dir, out)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

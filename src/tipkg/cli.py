@@ -223,7 +223,8 @@ def build(context: Context, out: Path | None, quiet: bool, timings: bool) -> Non
     """Assemble the graph, validate it, and write every dump to dist/.
 
     Only reports (and shared files) changed since the last build are assembled again, on
-    every CPU core; nothing is written unless validation passes; dist/ is replaced in one step.
+    every CPU core; nothing is written unless validation passes; dist/ is replaced in one step,
+    and left as it is when it already holds the build of the same inputs.
 
     \b
     Example:
@@ -239,11 +240,16 @@ def build(context: Context, out: Path | None, quiet: bool, timings: bool) -> Non
     progress = TerminalProgress(quiet)
     stages = Timings() if timings else None
     try:
-        assembly, manifest = run_build(project, context.settings, out_dir, progress, stages)
+        assembly, manifest, written = run_build(
+            project, context.settings, out_dir, progress, stages
+        )
     finally:
         progress.finish()
     click.echo(f"built {manifest.triples} triples in {len(manifest.graphs)} named graphs")
-    click.echo(f"wrote {out_dir}/")
+    if written:
+        click.echo(f"wrote {out_dir}/")
+    else:
+        click.echo(f"{out_dir}/ already holds the build of these inputs: left as it is")
     for published in manifest.files:
         click.echo(
             f"  {published.name:<18} {published.bytes:>9,} bytes  sha256 {published.sha256[:16]}…"

@@ -7,12 +7,17 @@ checks them against the shapes, :mod:`tipkg.publish` writes ``dist/``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from tipkg.build import (
+    PIPELINE_VERSION,
     Assembly,
     Progress,
     assemble_project,
@@ -21,10 +26,11 @@ from tipkg.build import (
     shapes_jsonld_context,
 )
 from tipkg.coverage import ReportCoverage, measure
-from tipkg.dist import Manifest
+from tipkg.describe import release_dates
+from tipkg.dist import STORE_DIR, Manifest
 from tipkg.graph import KnowledgeGraph
-from tipkg.project import Project
-from tipkg.publish import write
+from tipkg.project import Project, units_of
+from tipkg.publish import previous_build, write
 from tipkg.settings import Settings
 from tipkg.timings import Timings, timed
 from tipkg.validate import Report, check_triples, raise_for
@@ -71,16 +77,32 @@ def check_project(
     :func:`tipkg.validate.check`)."""
     with timed(timings, "assemble units"):
         assembly = assemble(project, settings, progress)
+    return check_assembly(assembly, timings, engine)
+
+
+def check_assembly(
+    assembly: Assembly, timings: Timings | None = None, engine: str = "tipkg"
+) -> Checked:
+    """Validate the union of an assembly's graphs, streamed from its units' cached parts."""
     load_graph = cache(assembly.knowledge_graph)
     with timed(timings, "validate"):
         report = check_triples(
             assembly.iris,
             (quad.triple for record in assembly.records for quad in record.quads()),
-            project.shape_files,
+            assembly.project.shape_files,
             load_graph,
             engine,
         )
     return Checked(assembly, report, load_graph)
+
+
+class Built(NamedTuple):
+    """What ``build`` did: the assembly, the build now in ``dist/``, and whether it was written
+    (``False``: ``dist/`` already held the build of exactly these inputs)."""
+
+    assembly: Assembly
+    manifest: Manifest
+    written: bool
 
 
 def build(
@@ -89,13 +111,78 @@ def build(
     out_dir: Path,
     progress: Progress | None = None,
     timings: Timings | None = None,
-) -> tuple[Assembly, Manifest]:
+) -> Built:
     """Assemble, validate and publish; a non-conforming graph raises ``ValidationFailed`` and
-    writes nothing. The cache keeps only what this build used."""
-    checked = check_project(project, settings, progress, timings)
+    writes nothing. When ``out_dir`` already holds the build of the same inputs (every unit's
+    cache key, the shapes, the example queries, the release dates), it is left as it is: the
+    same inputs give the same findings and the same bytes. The cache keeps only what this build
+    used."""
+    with timed(timings, "assemble units"):
+        assembly = assemble(project, settings, progress)
+    inputs = inputs_digest(assembly)
+    current = _unchanged_build(out_dir, assembly.cache_dir, inputs)
+    if current is not None:
+        return Built(assembly, current, written=False)
+    checked = check_assembly(assembly, timings)
     raise_for(checked.report)
-    assembly = checked.assembly
     del checked  # a graph read back to locate findings is not needed to publish
     manifest = write(assembly, out_dir, timings)
     prune_cache(assembly.cache_dir, assembly.records)
-    return assembly, manifest
+    _note_build(out_dir, assembly.cache_dir, inputs, manifest)
+    return Built(assembly, manifest, written=True)
+
+
+# Beside the cached units: which build of which inputs each output directory got last.
+PUBLISHED_NAME = "published.json"
+
+
+def inputs_digest(assembly: Assembly) -> str:
+    """A digest of everything a build's output depends on beyond the code: each unit's cache
+    key (its files, the ontology, rules, base IRI, shapes' context, the pipeline's version),
+    the shape files (their messages change findings, not units), the example queries and the
+    dataset's release dates (from the environment or the history)."""
+    project = assembly.project
+    dates = release_dates(project.root, [p for unit in units_of(project) for p in unit.input_files])
+    digest = hashlib.sha256(PIPELINE_VERSION.encode())
+    for part in (
+        *(f"{record.unit.graph_path} {record.key}" for record in assembly.records),
+        *(
+            f"{path.name} {hashlib.sha256(path.read_bytes()).hexdigest()}"
+            for path in (
+                *project.shape_files,
+                *project.query_files,
+            )
+        ),
+        f"{dates.issued} {dates.modified}",
+    ):
+        digest.update(b"\n" + part.encode())
+    return digest.hexdigest()
+
+
+def _unchanged_build(out_dir: Path, cache_dir: Path, inputs: str) -> Manifest | None:
+    """The build in ``out_dir`` if it is whole (every file at its recorded size, the store
+    there) and was made from ``inputs``, as this cache recorded when it wrote it."""
+    noted = _published(cache_dir).get(str(out_dir.resolve()))
+    if not noted or noted.get("inputs") != inputs:
+        return None
+    manifest = previous_build(out_dir)
+    if manifest is None or manifest.version != noted.get("version"):
+        return None
+    return manifest if (out_dir / STORE_DIR).is_dir() else None
+
+
+def _note_build(out_dir: Path, cache_dir: Path, inputs: str, manifest: Manifest) -> None:
+    published = _published(cache_dir)
+    published[str(out_dir.resolve())] = {"inputs": inputs, "version": manifest.version}
+    with suppress(OSError):  # only a shortcut for the next build: without it, a full build
+        (cache_dir / PUBLISHED_NAME).write_text(
+            json.dumps(published, indent=2, sort_keys=True), encoding="utf-8"
+        )
+
+
+def _published(cache_dir: Path) -> dict[str, dict[str, str]]:
+    try:
+        noted = json.loads((cache_dir / PUBLISHED_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return noted if isinstance(noted, dict) else {}
