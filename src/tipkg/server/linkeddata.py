@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
@@ -152,14 +152,16 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     }
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
-    description = describe_resource(published, iri, page)
+    found = describe_resource(published, iri, page)
+    description = replace(  # pages and documents show the types the build published
+        found,
+        outgoing=tuple(integer_types_restored(published, found.outgoing)),
+        incoming=tuple(integer_types_restored(published, found.incoming)),
+    )
     if fmt is HTML:
         response = render_resource(request, published, description)
     else:
-        triples = [
-            *integer_types_restored(published, description.triples()),
-            *document_statements(published, iri, fmt),
-        ]
+        triples = [*description.triples(), *document_statements(published, iri, fmt)]
         response = Response(
             serialize_description(published, triples, fmt), media_type=fmt.content_type
         )
