@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from serve import process_tree  # bench/serve.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -63,7 +64,7 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = sum(_rss_kb(pid) for pid in _tree(self.pid))
+            total = sum(_rss_kb(pid) for pid in process_tree(self.pid))
             self.last_kb = total
             self.peak_kb = max(self.peak_kb, total)
             self._stop.wait(0.05)
@@ -72,23 +73,6 @@ class TreeMemory:
         self._stop.set()
         self._thread.join()
         return self.peak_kb / 1024
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
 
 
 def _rss_kb(pid: int) -> int:
