@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
@@ -29,7 +29,10 @@ from starlette.testclient import TestClient
 
 from tipkg.settings import Settings
 
-from support import PROJECT_ROOT, build_dist
+from support import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, build_dist, chromium_missing
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 SERVER_LIMITS: dict[str, Any] = {
     "query_timeout": 2.0,
@@ -187,3 +190,18 @@ def start_server(
             return running_server(dist, listener, **{**SERVER_LIMITS, **overrides})
 
         yield start
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium through Playwright, one per test module; without it, one line saying
+    what to install (never a skip)."""
+    from playwright.sync_api import sync_playwright
+
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -7,16 +7,14 @@ incoming link. Checked in the HTML the server sends and in a real browser with Y
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Dialog, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, expect
 
 from hostile.probes import MEETING, ServerProcess
-from support import CHROMIUM, CHROMIUM_ARGS, chromium_missing
 
 JAVASCRIPT_QUERY = 'SELECT ?x WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) }'
 HTML = {"Accept": "text/html"}
@@ -80,17 +78,6 @@ def test_every_response_carries_the_security_headers(
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["x-frame-options"] == "DENY"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    missing = chromium_missing()
-    if missing:
-        pytest.fail(missing, pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.browser
