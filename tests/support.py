@@ -6,8 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import httpx
 
 if TYPE_CHECKING:
     from tipkg.dist import Manifest
@@ -108,3 +115,65 @@ def chromium_missing() -> str | None:
         f"{CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium), "
         "or run `make test` as root, which installs it"
     )
+
+
+OXIGRAPH = Path(sys.executable).with_name("oxigraph")
+
+
+@dataclass
+class Oxigraph:
+    """A running `oxigraph serve` over a store directory."""
+
+    location: Path
+    process: subprocess.Popen[bytes]
+    url: str  # http://127.0.0.1:PORT/
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def select(self, query: str, **params: str | list[str]) -> list[dict[str, str]]:
+        answer = httpx.post(
+            self.url + "query",
+            params=params,
+            data={"query": query},
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        answer.raise_for_status()
+        return [
+            {name: term["value"] for name, term in row.items()}
+            for row in answer.json()["results"]["bindings"]
+        ]
+
+    def counts(self) -> dict[str, int]:
+        rows = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        return {row["g"]: int(row["n"]) for row in rows}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_oxigraph(location: Path, port: int | None = None) -> Oxigraph:
+    """`oxigraph serve` (the binary of the PyPI package) on ``port`` (a free loopback port by
+    default), once it answers."""
+    assert OXIGRAPH.exists(), "the oxigraph server binary: pip install -e '.[test]'"
+    port = port or free_port()
+    process = subprocess.Popen(
+        [OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.head(url, timeout=1)
+            return Oxigraph(location, process, url)
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"oxigraph serve did not start on {url}") from None
+            time.sleep(0.05)

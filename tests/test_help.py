@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from click.testing import CliRunner
 from tipkg.cli import main
 from tipkg.dist import SEARCH_INDEX_DIR
 
-from support import copy_project
+from support import copy_project, start_oxigraph
 
 BIN = str(Path(sys.executable).parent)
 SERVE_START_SECONDS = 60.0
@@ -98,35 +97,22 @@ def test_the_example_runs(sandbox: Path, command: str, line: str) -> None:
 def publish_into_oxigraph(project: Path, line: str) -> None:
     """Run a publish example against a real ``oxigraph serve`` on the port it names, and see
     the build's graphs arrive."""
-    endpoint = re.search(r"--endpoint (http://[^/]+)/store", line)
-    assert endpoint, f"{line}: the examples publish into Oxigraph's /store"
-    port = int(endpoint.group(1).rsplit(":", 1)[1])
-    store = project.parent / f"oxigraph-{port}"
-    shutil.rmtree(store, ignore_errors=True)
-    process = subprocess.Popen(
-        [f"{BIN}/oxigraph", "serve", "--location", str(store), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    endpoint = re.search(r"--endpoint http://127.0.0.1:(\d+)/store", line)
+    assert endpoint, f"{line}: the examples publish into Oxigraph's /store on 127.0.0.1"
+    location = project.parent / f"oxigraph-{endpoint.group(1)}"
+    shutil.rmtree(location, ignore_errors=True)
+    store = start_oxigraph(location, int(endpoint.group(1)))
     try:
-        wait_for_port(process, port, line)
         result = subprocess.run(
             line, shell=True, cwd=project, env=env_for(project), capture_output=True, text=True
         )
         assert result.returncode == 0, f"{line}\n{result.stderr}"
         assert "Traceback" not in result.stderr
         manifest = json.loads((project / "dist" / "manifest.json").read_text())
-        query = urllib.parse.urlencode({"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"})
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/query?{query}",
-            headers={"Accept": "application/sparql-results+json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            graphs = {b["g"]["value"] for b in json.load(response)["results"]["bindings"]}
+        graphs = {row["g"] for row in store.select("SELECT DISTINCT ?g { GRAPH ?g {} }")}
         assert {graph["iri"] for graph in manifest["graphs"]} <= graphs
     finally:
-        process.kill()
-        process.wait(timeout=30)
+        store.kill()
 
 
 def wait_for_port(process: subprocess.Popen[bytes], port: int, line: str) -> None:

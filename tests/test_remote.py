@@ -11,9 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,71 +31,12 @@ from tipkg.dist import QUADS_NAME, STORE_DIR, read_manifest
 from tipkg.errors import InputError
 from tipkg.query import load_queries
 
-from support import PROJECT_ROOT, REPORT_SLUG, build_dist, copy_project
+from support import PROJECT_ROOT, REPORT_SLUG, Oxigraph, build_dist, copy_project, start_oxigraph
 
-OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 BASE = "https://w3id.org/tipkg/"
 VOID = BASE + "graph/dataset"
 RECORD = BASE + "graph/publication"
 FAST_RETRIES = ["--publish-retries", "2", "--publish-backoff", "0.01"]
-
-
-@dataclass
-class Oxigraph:
-    """A running `oxigraph serve` over a store directory."""
-
-    location: Path
-    process: subprocess.Popen[bytes]
-    url: str  # http://127.0.0.1:PORT/
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def select(self, query: str, **params: str | list[str]) -> list[dict[str, str]]:
-        answer = httpx.post(
-            self.url + "query",
-            params=params,
-            data={"query": query},
-            headers={"Accept": "application/sparql-results+json"},
-        )
-        answer.raise_for_status()
-        return [
-            {name: term["value"] for name, term in row.items()}
-            for row in answer.json()["results"]["bindings"]
-        ]
-
-    def counts(self) -> dict[str, int]:
-        rows = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        return {row["g"]: int(row["n"]) for row in rows}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_oxigraph(location: Path) -> Oxigraph:
-    """`oxigraph serve` on a free loopback port, once it answers."""
-    assert OXIGRAPH.exists(), "the oxigraph server binary: pip install -e '.[test]'"
-    port = free_port()
-    process = subprocess.Popen(
-        [OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.head(url, timeout=1)
-            return Oxigraph(location, process, url)
-        except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"oxigraph serve did not start on {url}") from None
-            time.sleep(0.05)
 
 
 @pytest.fixture
