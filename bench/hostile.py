@@ -43,23 +43,22 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hostile.probes import (  # noqa: E402
     HOSTILE_QUADS,
+    JAVASCRIPT_QUERY,
     MEETING,
     Listener,
     ServerProcess,
     Watch,
-    add_quads_to_build,
     big_header_request,
     raw_exchange,
     serve,
     watched,
 )
+from support import add_quads_to_build  # noqa: E402
 
 MB = 1 << 20
 # The comment ends at the CR for pyoxigraph, at the LF for rdflib (which then sees no SERVICE).
 CR_SERVICE = "SELECT * WHERE {{\n  # x\rSERVICE <{url}> {{ ?a ?b ?c }}\n}} LIMIT 3"
-JAVASCRIPT_QUERY = 'SELECT ?x WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) }'
 NESTED = "SELECT (" + "(" * 5_000 + "1" + ")" * 5_000 + " AS ?x) {}"
-SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # "
 GROUP_CONCAT = (
     "SELECT (GROUP_CONCAT(CONCAT(STR(?o), STR(?o2))) AS ?x) WHERE { ?s ?p ?o . ?s2 ?p2 ?o2 }"
 )

@@ -39,6 +39,8 @@ MEMORY_GROWTH_MB = 40.0
 START_SECONDS = 90.0
 CANONICAL = "https://w3id.org/tipkg/"
 MEETING = "id/event/tipcom-2021"
+# An IRI that a page must never make a clickable link.
+JAVASCRIPT_QUERY = 'SELECT ?x WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) }'
 # Statements a hostile curator (or a hostile source) could put in the data: IRIs whose scheme
 # runs code when followed, as a link target, a property, a class and an incoming link.
 HOSTILE_QUADS = f"""\

@@ -14,9 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, expect
 
-from hostile.probes import MEETING, ServerProcess
+from hostile.probes import JAVASCRIPT_QUERY, MEETING, ServerProcess
 
-JAVASCRIPT_QUERY = 'SELECT ?x WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) }'
 HTML = {"Accept": "text/html"}
 SAFE_SCHEMES = {"", "http", "https", "mailto"}
 
