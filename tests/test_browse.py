@@ -279,6 +279,8 @@ def test_a_listing_comes_a_page_at_a_time(
     assert [href for _, href in member_links(last)] == everything[4:]
     get(site, "/id/event/?page=4", 404)
     get(site, "/id/event/?page=zero", 400)
+    get(site, "/id/event/?page=²", 400)  # a digit to str.isdigit, not to int
+    get(site, "/timeline?page=²", 400)
     get(site, "/id/event/?sort=colour", 400)
 
 

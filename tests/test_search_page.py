@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from conftest import IN_PROCESS_URL, InProcessSite, in_process
-from test_pages import MARKUP, Page
+from test_pages import MARKUP, Page, get_page
 
 from tipkg.server.pages import search as search_module
 
@@ -209,26 +209,35 @@ def test_an_empty_query_shows_the_form(http: httpx.Client) -> None:
     ("params", "message"),
     [
         ({"q": '"victim protection'}, 'unbalanced quote: close the phrase with a second "'),
-        ({"q": "Haiti AND"}, "AND"),
-        ({"q": "Haiti", "kind": "planet"}, "no kind 'planet'"),
-        ({"q": "Haiti", "page": "0"}, "page must be a whole number from 1"),
-        ({"q": "Haiti", "page": "x"}, "page must be a whole number from 1"),
-        ({"q": "Haiti", "year": "last"}, "year must be a year"),
-        ({"q": "Haiti", "page": "100000"}, "past the last page shown"),
+        ({"q": "Haiti AND"}, "AND needs a term after it: trafficking AND smuggling"),
+        (
+            {"q": "Haiti", "kind": "planet"},
+            "no kind 'planet': choose from meeting, state, territory, statement, sentence, "
+            "report, concept, organisation, other",
+        ),
+        ({"q": "Haiti", "page": "0"}, "page must be a whole number from 1, not '0'"),
+        ({"q": "Haiti", "page": "x"}, "page must be a whole number from 1, not 'x'"),
+        ({"q": "Haiti", "page": "²"}, "page must be a whole number from 1, not '²'"),
+        ({"q": "Haiti", "year": "last"}, "year must be a year such as 2021, not 'last'"),
+        ({"q": "Haiti", "year": "²"}, "year must be a year such as 2021, not '²'"),
+        (
+            {"q": "Haiti", "page": "100000"},
+            "page 100000 is past the last page shown (501): add words or filters to narrow "
+            "the search",
+        ),
     ],
 )
 def test_what_cannot_be_searched_is_a_400_that_says_why(
     http: httpx.Client, params: dict, message: str
 ) -> None:
     page = search(http, 400, **params)
-    (alert,) = [
+    (_alert,) = [
         text for text in page.text.split("The search could not run.")[1:] if message in text
     ]
-    assert alert
     inputs = [attrs for tag, attrs in page.elements if tag == "input" and attrs["name"] == "q"]
     assert {attrs.get("value") for attrs in inputs} == {params["q"]}  # the form keeps the query
     answer = search_json(http, 400, **params)
-    assert answer["query"] == params["q"] and message in answer["error"]
+    assert answer == {"query": params["q"], "error": message}
 
 
 def test_json_without_a_query_is_a_400_and_an_unknown_format_a_406(http: httpx.Client) -> None:
@@ -294,7 +303,7 @@ def test_search_answers_revalidate(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/id/event/tipcom-2021.html", "/sparql", "/id/event/"])
 def test_every_page_has_the_search_box(http: httpx.Client, path: str) -> None:
-    page = Page(http.get(path, headers=HTML).text)
+    page = get_page(http, path)
     forms = [attrs for tag, attrs in page.elements if tag == "form" and attrs.get("role")]
     assert {"class": "site-search", "role": "search", "method": "get", "action": "/search"} in forms
     inputs = [attrs for tag, attrs in page.elements if tag == "input"]
@@ -302,7 +311,7 @@ def test_every_page_has_the_search_box(http: httpx.Client, path: str) -> None:
 
 
 def test_a_sentence_hit_opens_its_report_with_the_sentence_marked(http: httpx.Client) -> None:
-    page = Page(http.get(f"{REPORT_PAGE}?sentence=6", headers=HTML).text)
+    page = get_page(http, f"{REPORT_PAGE}?sentence=6")
     assert page.marks == [
         "The Turks and Caicos, Antigua and Barbuda, Saint Lucia; St. Vincent and the "
         "Grenadines, Haiti, and Antigua and Bermuda are among the territories that form the "
@@ -314,9 +323,9 @@ def test_a_sentence_hit_opens_its_report_with_the_sentence_marked(http: httpx.Cl
     assert page.link_texts_to("/id/place/haiti.html") == ["Haiti"]
     assert page.link_texts_to("/id/membership/tipcom-antigua-and-bermuda.html")
     assert "Sentence 6 is highlighted below" in page.text
-    plain = Page(http.get(REPORT_PAGE, headers=HTML).text)
+    plain = get_page(http, REPORT_PAGE)
     assert plain.marks == [] and "highlighted below" not in plain.text
-    unknown = Page(http.get(f"{REPORT_PAGE}?sentence=99", headers=HTML).text)
+    unknown = get_page(http, f"{REPORT_PAGE}?sentence=99")
     assert unknown.marks == [] and "highlighted below" not in unknown.text
 
 

@@ -50,13 +50,22 @@ def acceptable(
     return fmt
 
 
+def whole_number(text: str) -> int | None:
+    """``text`` as a whole number from 1, written in ASCII digits (``"²"`` is a digit to
+    ``str.isdigit`` but not to ``int``) and at most ``MAX_PAGE_DIGITS`` long; else ``None``."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_DIGITS and int(text):
+        return int(text)
+    return None
+
+
 def page_number(request: Request) -> int:
-    """The page of a paginated list a request asks for (``?page=N``, from 1; 1 when absent);
-    anything else is a 400."""
-    text = request.query_params.get("page", "1")
-    if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_DIGITS and int(text)):
+    """The page of a paginated list a request asks for (``?page=N``, from 1; 1 when absent or
+    empty); anything else is a 400."""
+    text = request.query_params.get("page", "").strip() or "1"
+    page = whole_number(text)
+    if page is None:
         raise BadRequest(f"page must be a whole number from 1, not {text[:20]!r}")
-    return int(text)
+    return page
 
 
 def not_modified(

@@ -19,14 +19,14 @@ from starlette.responses import Response
 from tipkg.browse.listing import Listing, Row
 from tipkg.dist import BROWSE_DIR, BROWSE_KINDS, TIMELINE_LISTING, ListingEntry
 from tipkg.server.errors import BadRequest, NotFound
-from tipkg.server.pages.common import html_variant
+from tipkg.server.pages.common import LIST_PAGE_SIZE, html_variant, page_total
 from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import Namer, readable_date
 from tipkg.server.published import Published
-from tipkg.server.web import current_published, not_modified
+from tipkg.server.web import current_published, not_modified, page_number
 
-PAGE_SIZE = 50
-TIMELINE_PAGE_SIZE = 50
+PAGE_SIZE = LIST_PAGE_SIZE
+TIMELINE_PAGE_SIZE = LIST_PAGE_SIZE
 # What each kind's page is called, and what its members are.
 KIND_TITLES = {
     "event": ("Events", "Meetings, meeting series and the wider events they were held in."),
@@ -72,13 +72,10 @@ def browse_links(published: Published) -> list[BrowseLink]:
     return links
 
 
-def page_number(request: Request, count: int, size: int) -> tuple[int, int]:
-    """The page asked for (``?page=``, from 1) and the number of pages; a page that is not a
-    number is a 400, one past the end a 404."""
-    text = request.query_params.get("page", "1").strip() or "1"
-    if not text.isdigit() or int(text) < 1:
-        raise BadRequest(f"page must be a whole number from 1, not {text!r}")
-    page, pages = int(text), max(1, -(-count // size))
+def page_and_pages(request: Request, count: int, size: int) -> tuple[int, int]:
+    """The page asked for (:func:`~tipkg.server.web.page_number`) and the number of pages;
+    one past the end is a 404."""
+    page, pages = page_number(request), page_total(count, size)
     if page > pages:
         raise NotFound(f"page {page} is past the last page ({pages}) of {request.url.path}")
     return page, pages
@@ -114,7 +111,7 @@ def browse_page(request: Request) -> Response:
     entry, rows = listing(published, kind)
     if sort not in entry["orders"]:
         raise BadRequest(f"sort must be one of {', '.join(entry['orders'])}, not {sort!r}")
-    page, pages = page_number(request, entry["rows"], PAGE_SIZE)
+    page, pages = page_and_pages(request, entry["rows"], PAGE_SIZE)
     headers = published.cache_headers(html_variant(f"browse {kind} {sort} {page}"))
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
@@ -198,7 +195,7 @@ def timeline_page(request: Request) -> Response:
     """The meetings by date, a page at a time, with a link to where each year starts."""
     published = current_published(request)
     entry, rows = listing(published, TIMELINE_LISTING)
-    page, pages = page_number(request, entry["rows"], TIMELINE_PAGE_SIZE)
+    page, pages = page_and_pages(request, entry["rows"], TIMELINE_PAGE_SIZE)
     headers = published.cache_headers(html_variant(f"timeline {page}"))
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged

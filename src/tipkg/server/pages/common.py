@@ -44,6 +44,12 @@ CLICKABLE_SCHEMES = frozenset({"http", "https", "mailto"})
 # Items per page of a list that grows with the corpus (documents, a class's instances).
 LIST_PAGE_SIZE = 50
 
+
+def page_total(count: int, size: int) -> int:
+    """How many pages of ``size`` ``count`` items fill (one, when there are none)."""
+    return max(1, -(-count // size))
+
+
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=True,

@@ -39,12 +39,12 @@ from tipkg.search.index import VALUE_SEPARATOR
 from tipkg.search.model import KINDS
 from tipkg.search.syntax import MAX_QUERY_CHARS
 from tipkg.server.errors import ServiceUnavailable
-from tipkg.server.pages.common import html_variant
+from tipkg.server.pages.common import html_variant, page_total
 from tipkg.server.pages.document import sentence_anchor
 from tipkg.server.pages.frame import render
 from tipkg.server.pages.naming import Namer
 from tipkg.server.published import Published
-from tipkg.server.web import acceptable, current_published, not_modified
+from tipkg.server.web import acceptable, current_published, not_modified, whole_number
 
 PAGE_SIZE = DEFAULT_LIMIT
 # The engine pages no further than MAX_OFFSET hits in.
@@ -96,13 +96,13 @@ class SearchForm:
             text=params.get("q", "").strip(),
             kinds=tuple(k for k in params.getlist("kind") if k),
             document=(params.get("document") or "").strip() or None,
-            year=int(year_text) if year_text.isdigit() else None,
-            page=int(page_text) if page_text.isdigit() else 0,
+            year=whole_number(year_text),
+            page=whole_number(page_text) or 0,
         )
         if form.page < 1:
-            raise SearchError(f"page must be a whole number from 1, not {page_text!r}")
-        if year_text and not year_text.isdigit():
-            raise SearchError(f"year must be a year such as 2021, not {year_text!r}")
+            raise SearchError(f"page must be a whole number from 1, not {page_text[:20]!r}")
+        if year_text and form.year is None:
+            raise SearchError(f"year must be a year such as 2021, not {year_text[:20]!r}")
         if form.page > MAX_PAGE:
             raise SearchError(
                 f"page {form.page} is past the last page shown ({MAX_PAGE}): "
@@ -261,7 +261,7 @@ def page_context(
 
 def page_count(total: int) -> int:
     """How many pages ``total`` hits fill, as far as the index pages."""
-    return max(1, min(MAX_PAGE, -(-total // PAGE_SIZE)))
+    return min(MAX_PAGE, page_total(total, PAGE_SIZE))
 
 
 def hit_view(namer: Namer, hit: Hit) -> HitView:
