@@ -167,6 +167,19 @@ def test_a_kind_filter_narrows_the_hits_and_keeps_every_kinds_count(http: httpx.
     assert query_of(selected) == {"q": ["trafficking"]}  # the selected kind's link removes it
 
 
+def test_each_active_kind_filter_removes_only_its_own_kind(http: httpx.Client) -> None:
+    page = search(http, q="trafficking", kind=["sentence", "concept"])
+    chips = {
+        " ".join(link["text"].split()): query_of(link["href"])
+        for link in page.links
+        if link.get("class") == "chip"
+    }
+    assert chips == {
+        "Sentences ×": {"q": ["trafficking"], "kind": ["concept"]},
+        "Concepts ×": {"q": ["trafficking"], "kind": ["sentence"]},
+    }
+
+
 def test_a_filter_link_keeps_the_other_filters(http: httpx.Client) -> None:
     page = search(http, q="trafficking", kind="sentence", year="2021")
     _, href = facet(page, "document")[

@@ -52,17 +52,17 @@ MAX_PAGE = MAX_OFFSET // PAGE_SIZE + 1
 NO_QUERY = "no query: give the words to search for as ?q="
 # Between the values of one field in a snippet (a resource's several names).
 SHOWN_SEPARATOR = " · "
-# What each kind of hit is called: one of them, and the filter for all of them.
-KIND_NAMES = {
-    "meeting": ("meeting", "Meetings"),
-    "state": ("state", "States"),
-    "territory": ("territory", "Territories"),
-    "statement": ("statement", "Statements"),
-    "sentence": ("sentence", "Sentences"),
-    "report": ("report", "Reports"),
-    "concept": ("concept", "Concepts"),
-    "organisation": ("organisation", "Organisations"),
-    "other": ("other", "Other"),
+# What the filter for each kind of hit is called (a hit is labelled with its kind itself).
+KIND_PLURALS = {
+    "meeting": "Meetings",
+    "state": "States",
+    "territory": "Territories",
+    "statement": "Statements",
+    "sentence": "Sentences",
+    "report": "Reports",
+    "concept": "Concepts",
+    "organisation": "Organisations",
+    "other": "Other",
 }
 
 
@@ -153,7 +153,6 @@ class HitView:
 
     iri: str
     kind: str
-    kind_name: str
     label: str
     href: str
     snippet: tuple[SnippetPart, ...]
@@ -272,7 +271,6 @@ def hit_view(namer: Namer, hit: Hit) -> HitView:
     view = HitView(
         iri=iri,
         kind=hit.kind,
-        kind_name=KIND_NAMES.get(hit.kind, (hit.kind, hit.kind))[0],
         label=hit.label,
         href=namer.href(iri),
         snippet=tuple(
@@ -297,7 +295,7 @@ def facet_links(
     """Each facet's values as links that keep the other filters and go back to page 1."""
     kinds = [
         FacetLink(
-            name=KIND_NAMES.get(str(value), ("", str(value)))[1],
+            name=KIND_PLURALS.get(str(value), str(value)),
             count=count,
             href=form.href(kinds=() if value in form.kinds else (value,), page=1),
             selected=value in form.kinds,
@@ -328,7 +326,11 @@ def facet_links(
 def active_filters(form: SearchForm, namer: Namer) -> list[tuple[str, str]]:
     """(what, link that removes it) for each filter applied."""
     active = [
-        (KIND_NAMES.get(kind, ("", kind))[1], form.href(kinds=(), page=1)) for kind in form.kinds
+        (
+            KIND_PLURALS.get(kind, kind),
+            form.href(kinds=tuple(k for k in form.kinds if k != kind), page=1),
+        )
+        for kind in form.kinds
     ]
     if form.document:
         title = namer.display_name(str(namer.published.iris.document(form.document)))
