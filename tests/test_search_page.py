@@ -336,6 +336,10 @@ def test_a_sentence_hit_opens_its_report_with_the_sentence_marked(http: httpx.Cl
     assert page.link_texts_to("/id/place/haiti.html") == ["Haiti"]
     assert page.link_texts_to("/id/membership/tipcom-antigua-and-bermuda.html")
     assert "Sentence 6 is highlighted below" in page.text
+    marked = http.get(f"{REPORT_PAGE}?sentence=6", headers=HTML)
+    unmarked = http.get(REPORT_PAGE, headers=HTML)
+    assert marked.headers["content-location"] == f"{REPORT_PAGE}?sentence=6"
+    assert marked.headers["etag"] != unmarked.headers["etag"]  # a cache keeps both apart
     plain = get_page(http, REPORT_PAGE)
     assert plain.marks == [] and "highlighted below" not in plain.text
     unknown = get_page(http, f"{REPORT_PAGE}?sentence=99")

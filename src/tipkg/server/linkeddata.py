@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import pyoxigraph as ox
 from starlette.requests import Request
@@ -142,7 +142,10 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     The HTML pages' version is part of their ETags, so a new release of the pages is never
     answered with a 304 for a page the old one rendered."""
     page = page_number(request)
-    path = representation_path(published, iri, fmt) + (f"?page={page}" if page > 1 else "")
+    query = {"page": str(page)} if page > 1 else {}
+    if fmt is HTML and request.query_params.get("sentence"):  # marks a sentence of a report
+        query["sentence"] = request.query_params["sentence"]
+    path = representation_path(published, iri, fmt) + (f"?{urlencode(query)}" if query else "")
     variant = f"{fmt.name} {path}" + (f" {PAGES_VERSION}" if fmt is HTML else "")
     headers = {
         "Content-Location": path,
