@@ -212,6 +212,18 @@ def test_reanchor_restores_every_offset_of_the_real_report(fresh: Path) -> None:
     assert again.returncode == 0 and "unchanged since the last build" in again.stdout
 
 
+def test_reanchor_without_the_builds_store_says_so_in_one_line(fresh: Path) -> None:
+    folder = report_dir(fresh)
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    (folder / "source.txt").write_text(edit_real_text(text), encoding="utf-8")
+    shutil.rmtree(fresh / "dist" / "store")
+    before = (folder / "facts.ttl").read_bytes()
+    result = tipkg("reanchor", cwd=fresh)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "tipkg: error: dist: missing store/: rebuild with `tipkg build`\n"
+    assert (folder / "facts.ttl").read_bytes() == before
+
+
 def test_reanchor_refuses_to_apply_twice(fresh: Path) -> None:
     folder = report_dir(fresh)
     source = folder / "source.txt"

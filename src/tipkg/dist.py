@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, TypedDict, Union, get_args, get_origin, get_type_hints, is_typeddict
 
+import pyoxigraph as ox
+
 from tipkg.errors import InputError
 from tipkg.formats import JSON_LD, N_QUADS, N_TRIPLES, TRIG, TURTLE, Format
 
@@ -217,3 +219,32 @@ def _conform(value: Any, hint: Any, where: str) -> Any:
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise ValueError(f"{where} is {json.dumps(value)[:40]}, not {hint.__name__}")
     return value
+
+
+# The predicate of each file checksum in the dataset description (void.ttl).
+SPDX_CHECKSUM_VALUE = ox.NamedNode("http://spdx.org/rdf/terms#checksumValue")
+
+
+def open_store(dist_dir: Path, manifest: Manifest) -> ox.Store:
+    """The build's store, read-only, once it is known to be this manifest's: the checksums in
+    its description (one per file of the build) include the manifest's version. A missing,
+    unreadable or other build's store is a one-line ``InputError``."""
+    path = dist_dir / STORE_DIR
+    if not path.is_dir():
+        raise InputError(f"missing {STORE_DIR}/: rebuild with `tipkg build`", dist_dir)
+    try:
+        store = ox.Store.read_only(str(path))
+    except (OSError, RuntimeError) as error:  # RocksDB's corruption errors are RuntimeErrors
+        reason = " ".join(str(error).split())
+        raise InputError(f"unreadable store ({reason}): rebuild with `tipkg build`", path) from None
+    description = ox.NamedNode(manifest.base_iri + "graph/dataset")
+    checksums = {  # read whole: no store iterator outlives this call (see descriptions.py)
+        quad.object.value.lower()
+        for quad in store.quads_for_pattern(None, SPDX_CHECKSUM_VALUE, None, description)
+    }
+    if manifest.version not in checksums:
+        raise InputError(
+            "the store is not the build manifest.json describes: rebuild with `tipkg build`",
+            path,
+        )
+    return store

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from tipkg.dist import STORE_DIR, DocumentEntry, read_manifest
+from tipkg.dist import DocumentEntry, open_store, read_manifest
 from tipkg.errors import InputError, display_path
 from tipkg.graph import read_turtle
 from tipkg.project import Project, ReportFolder
@@ -137,7 +137,7 @@ def reanchor(
         else:
             changed.append((report, source, entry))
     if changed:
-        store = ox.Store.read_only(str(dist_dir / STORE_DIR))
+        store = open_store(dist_dir, manifest)
         for report, source, entry in changed:
             previous = _Previous(store, entry, manifest.base_iri, report)
             results.append(_reanchor_report(report, source, previous, iris))

@@ -19,10 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tipkg.dist import Manifest
+from tipkg.dist import Manifest, open_store
 from tipkg.errors import InputError
 from tipkg.publish import _swap
-from tipkg.server.published import open_store
 from tipkg.server.snapshots import PREFIX, Snapshots
 
 from hostile.probes import ServerProcess, watched

@@ -38,17 +38,15 @@ from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
-from tipkg.dist import MANIFEST_NAME, STORE_DIR, Manifest, read_manifest
+from tipkg.dist import MANIFEST_NAME, Manifest, open_store, read_manifest
 from tipkg.errors import InputError
 from tipkg.server.snapshots import Snapshot, Snapshots, file_stamp
 from tipkg.settings import Settings
-from tipkg.vocab import SPDX, Iris
+from tipkg.vocab import Iris
 
 T = TypeVar("T")
 
 RELOAD_CHECK_SECONDS = 1.0
-
-SPDX_CHECKSUM_VALUE = ox.NamedNode(str(SPDX.checksumValue))
 
 log = logging.getLogger(__name__)
 
@@ -199,30 +197,6 @@ def _read(
         stamp=stamp,
         snapshot=snapshot,
     )
-
-
-def open_store(dist_dir: Path, manifest: Manifest) -> ox.Store:
-    """The build's store, read-only, once it is known to be this manifest's: the checksums in
-    its description (one per file of the build) include the manifest's version."""
-    path = dist_dir / STORE_DIR
-    if not path.is_dir():
-        raise InputError(f"missing {STORE_DIR}/: rebuild with `tipkg build`", dist_dir)
-    try:
-        store = ox.Store.read_only(str(path))
-    except (OSError, RuntimeError) as error:  # RocksDB's corruption errors are RuntimeErrors
-        reason = " ".join(str(error).split())
-        raise InputError(f"unreadable store ({reason}): rebuild with `tipkg build`", path) from None
-    description = ox.NamedNode(Iris(manifest.base_iri).graph("dataset"))
-    checksums = {  # read whole: no store iterator outlives this call (see descriptions.py)
-        quad.object.value.lower()
-        for quad in store.quads_for_pattern(None, SPDX_CHECKSUM_VALUE, None, description)
-    }
-    if manifest.version not in checksums:
-        raise InputError(
-            "the store is not the build manifest.json describes: rebuild with `tipkg build`",
-            path,
-        )
-    return store
 
 
 def _parse_modified(text: str, dist_dir: Path) -> datetime:
