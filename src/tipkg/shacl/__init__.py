@@ -36,8 +36,7 @@ on the node's own triples (its values on a predicate path, its ``rdf:type``) and
 datatype, in, hasValue, languageIn, pattern, minInclusive, counts, lessThan(OrEquals), or/xone/and
 and qualified shapes that test the value itself. ``validator.global_constraints`` read
 further: inverse paths, shapes that read the values' own properties, and every SPARQL
-constraint (they join across nodes). ``validate(..., constraints=...)`` runs a chosen subset;
-``Constraint.describe()`` names one.
+constraint (they join across nodes). ``Constraint.describe()`` names one.
 
 What the engine reads is listed in ``model``; anything else in the SHACL namespace is an
 ``InputError`` naming the shape, never silently ignored.

@@ -37,17 +37,11 @@ class Validator:
     def global_constraints(self) -> tuple[Constraint, ...]:
         return tuple(c for c in self.constraints if not c.local)
 
-    def validate(
-        self,
-        data: DataGraph,
-        focus: Iterable[OxTerm] | None = None,
-        constraints: Iterable[Constraint] | None = None,
-    ) -> list[Result]:
-        """Every distinct result, sorted; with ``focus``, only those about these focus nodes;
-        with ``constraints``, only those constraints (e.g. ``local_constraints``)."""
+    def validate(self, data: DataGraph, focus: Iterable[OxTerm] | None = None) -> list[Result]:
+        """Every distinct result, sorted; with ``focus``, only those about these focus nodes."""
         found: set[Result] = set()
         with Run(data, None if focus is None else set(focus)) as run:
-            for constraint in self.constraints if constraints is None else constraints:
+            for constraint in self.constraints:
                 if run.may_have_targets(constraint.origin):
                     found.update(constraint.results(run))
         return sorted(found, key=Result.sort_key)
