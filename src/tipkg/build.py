@@ -120,6 +120,12 @@ class Assembly:
         units.sort(key=lambda u: (order.get(u.unit.kind, 9), u.graph.value))
         return KnowledgeGraph(self.iris, tuple(units))
 
+    def report_graphs(self) -> Iterator[UnitGraph]:
+        """Each report's graph read back, one at a time, in graph-IRI order."""
+        for record in self.records:
+            if record.unit.kind == "document":
+                yield _read_unit(record, self.project.root)
+
     def summary(self) -> str:
         """How many reports were assembled again, kept from the last build and dropped."""
         reports = sum(1 for r in self.records if r.unit.kind == "document")

@@ -10,6 +10,7 @@ curator wrote counts, so the statements are those the graph stage records an ori
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from tipkg.errors import display_path
-from tipkg.graph import KnowledgeGraph, UnitGraph
+from tipkg.graph import UnitGraph
 from tipkg.sources import Sentence
+from tipkg.vocab import Iris
 
 _PHRASE = re.compile(r"#char=(\d+),(\d+)$")
 QUOTE_WIDTH = 60
@@ -56,15 +58,15 @@ class ReportCoverage:
         }
 
 
-def measure(kg: KnowledgeGraph) -> list[ReportCoverage]:
-    """Every report's coverage, in the graph's order of reports."""
-    return [_report_coverage(unit, kg) for unit in kg.units if unit.source is not None]
+def measure(iris: Iris, reports: Iterable[UnitGraph]) -> list[ReportCoverage]:
+    """Each report's coverage, in the order given (one report's graph at a time is enough)."""
+    return [_report_coverage(unit, iris) for unit in reports if unit.source is not None]
 
 
-def _report_coverage(unit: UnitGraph, kg: KnowledgeGraph) -> ReportCoverage:
+def _report_coverage(unit: UnitGraph, iris: Iris) -> ReportCoverage:
     source = unit.source
     assert source is not None
-    document = str(kg.iris.document(source.slug))
+    document = str(iris.document(source.slug))
     sentence_prefix = document + "/sentence/"
     cited: set[int] = set()
     for triple in unit.origins:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -28,7 +27,6 @@ from tipkg.build import (
 from tipkg.coverage import ReportCoverage, measure
 from tipkg.describe import release_dates
 from tipkg.dist import STORE_DIR, Manifest
-from tipkg.graph import KnowledgeGraph
 from tipkg.project import Project, units_of
 from tipkg.publish import previous_build, write
 from tipkg.settings import Settings
@@ -43,18 +41,11 @@ class Checked:
 
     assembly: Assembly
     report: Report
-    # Reads every unit's graph back into memory, once: only when asked (a conforming build
-    # never asks).
-    load_graph: Callable[[], KnowledgeGraph]
-
-    @property
-    def graph(self) -> KnowledgeGraph:
-        return self.load_graph()
 
     @cached_property
     def coverage(self) -> list[ReportCoverage]:
         """Per report, the sentences no fact cites (computed when asked: a build does not)."""
-        return measure(self.graph)
+        return measure(self.assembly.iris, self.assembly.report_graphs())
 
 
 def assemble(project: Project, settings: Settings, progress: Progress | None = None) -> Assembly:
@@ -93,7 +84,7 @@ def check_assembly(
             load_graph,
             engine,
         )
-    return Checked(assembly, report, load_graph)
+    return Checked(assembly, report)
 
 
 class Built(NamedTuple):
@@ -123,9 +114,7 @@ def build(
     current = _unchanged_build(out_dir, assembly.cache_dir, inputs)
     if current is not None:
         return Built(assembly, current, written=False)
-    checked = check_assembly(assembly, timings)
-    raise_for(checked.report)
-    del checked  # a graph read back to locate findings is not needed to publish
+    raise_for(check_assembly(assembly, timings).report)
     manifest = write(assembly, out_dir, timings)
     prune_cache(assembly.cache_dir, assembly.records)
     _note_build(out_dir, assembly.cache_dir, inputs, manifest)
