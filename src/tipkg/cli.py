@@ -368,7 +368,7 @@ def query(context: Context, spec: str, fmt: str, engine: str) -> None:
         result = queries.run_rdflib(kg.query_dataset, text, kg.iris.base, prefixes)
     else:
         result = queries.run_oxigraph(kg.store(), text, kg.iris.base, prefixes)
-    click.echo(queries.format_result(result, fmt, kg.iris.prefixes()), nl=False)
+    click.echo(queries.format_result(result, fmt, prefixes), nl=False)
 
 
 @command

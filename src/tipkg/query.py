@@ -28,7 +28,7 @@ from tipkg.errors import InputError
 from tipkg.formats import SPARQL_CSV, SPARQL_JSON, TURTLE
 from tipkg.project import read_text
 from tipkg.terms import from_oxigraph
-from tipkg.vocab import prefixed_name
+from tipkg.vocab import PrefixIndex
 
 # The CLI's output formats: an aligned text table, or SPARQL CSV, SPARQL JSON or Turtle.
 FORMATS = ("table", SPARQL_CSV.name, SPARQL_JSON.name, TURTLE.name)
@@ -255,11 +255,11 @@ def format_result(result: QueryResult, fmt: str, prefixes: Mapping[str, str]) ->
     raise InputError(f"unknown output format '{fmt}': choose one of {', '.join(FORMATS)}")
 
 
-def _cell(term: Term, prefixes: Mapping[str, str]) -> str:
+def _cell(term: Term, prefixes: PrefixIndex) -> str:
     if term is None:
         return ""
     if isinstance(term, URIRef):
-        return prefixed_name(str(term), prefixes)
+        return prefixes.compact(str(term)) or f"<{term}>"
     if isinstance(term, BNode):
         return f"_:{term}"
     return str(term).replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")
@@ -269,7 +269,8 @@ def _table(result: QueryResult, prefixes: Mapping[str, str]) -> str:
     if result.kind == "ask":
         return ("true" if result.boolean else "false") + "\n"
     header, rows = _tabular(result)
-    cells = [[_cell(term, prefixes) for term in row] for row in rows]
+    index = PrefixIndex(prefixes)  # once: a table may have thousands of IRIs
+    cells = [[_cell(term, index) for term in row] for row in rows]
     widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(header)]
     lines = [
         "  ".join(value.ljust(width) for value, width in zip(line, widths, strict=True)).rstrip()
