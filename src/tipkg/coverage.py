@@ -9,7 +9,6 @@ curator wrote counts, so the statements are those the graph stage records an ori
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,9 @@ import pyoxigraph as ox
 
 from tipkg.errors import display_path
 from tipkg.graph import UnitGraph
-from tipkg.sources import Sentence
+from tipkg.sources import PHRASE_FRAGMENT, Sentence
 from tipkg.vocab import Iris
 
-_PHRASE = re.compile(r"#char=(\d+),(\d+)$")
 QUOTE_WIDTH = 60
 
 
@@ -77,7 +75,7 @@ def _report_coverage(unit: UnitGraph, iris: Iris) -> ReportCoverage:
             number = obj.value[len(sentence_prefix) :]
             if number.isdigit():
                 cited.add(int(number))
-        elif obj.value.startswith(document + "#") and (match := _PHRASE.search(obj.value)):
+        elif obj.value.startswith(document + "#") and (match := PHRASE_FRAGMENT.search(obj.value)):
             begin, end = int(match.group(1)), int(match.group(2))
             cited.update(s.number for s in source.sentences if s.begin < end and begin < s.end)
     uncited = tuple(s for s in source.sentences if s.number not in cited)

@@ -27,7 +27,7 @@ from tipkg.errors import InputError, display_path
 from tipkg.graph import read_turtle
 from tipkg.project import Project, ReportFolder
 from tipkg.settings import Settings
-from tipkg.sources import Sentence, SourceText, read_source, split_sentences
+from tipkg.sources import PHRASE_FRAGMENT, Sentence, SourceText, read_source, split_sentences
 from tipkg.turtle_edit import (
     iri_tokens,
     line_of,
@@ -43,7 +43,6 @@ from tipkg.vocab import NIF, Iris
 CONTEXT_CHARS = 32
 # An old sentence survives if at least this share of its characters is still in the new text.
 SURVIVING_SHARE = 0.5
-_PHRASE = re.compile(r"#char=(\d+),(\d+)$")
 _SENTENCE_MENTION = re.compile(r"\b[Ss]entences?\s+(\d+)")
 
 
@@ -249,7 +248,7 @@ def _plan(
                 mapping[iri] = sentence_prefix + str(target)
                 result.sentence_moves.append((int(number), target))
             continue
-        match = _PHRASE.search(iri[len(document) :])
+        match = PHRASE_FRAGMENT.search(iri[len(document) :])
         if match is None:
             continue  # not a phrase IRI: the build will say so
         begin, end = int(match.group(1)), int(match.group(2))

@@ -28,7 +28,8 @@ ABBREVIATIONS = frozenset(
     ).split()
 )
 _SENTENCE_END = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
-_PHRASE_FRAGMENT = re.compile(r"#char=(\d+),(\d+)$")
+# A phrase IRI's fragment: #char=BEGIN,END (RFC 5147 character offsets, as NIF writes them).
+PHRASE_FRAGMENT = re.compile(r"#char=(\d+),(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _anchor_phrase(
         where = _locate(turtle_files, iris, phrase)  # only looked up for the message
         return InputError(message, where.path, where.line)
 
-    match = _PHRASE_FRAGMENT.search(fragment)
+    match = PHRASE_FRAGMENT.search(fragment)
     if match is None:
         raise refuse(f"phrase IRI must end in '#char=BEGIN,END', got '{fragment}'")
     begin, end = int(match.group(1)), int(match.group(2))
