@@ -109,6 +109,10 @@ class Assembly:
         describes the dumps themselves."""
         return tuple(r for r in self.records if r.meta["kind"] != "dataset")
 
+    def triples_per_graph(self) -> dict[str, int]:
+        """Each published data graph's size (the dataset's description is not one of them)."""
+        return {r.graph_iri: int(r.meta["triples"]) for r in self.data_records}
+
     @property
     def description_record(self) -> UnitRecord:
         return next(r for r in self.records if r.meta["kind"] == "dataset")

@@ -413,10 +413,11 @@ def stats(context: Context, fmt: str) -> None:
     from dataclasses import asdict
 
     from tipkg.describe import statistics
+    from tipkg.pipeline import assemble
 
-    kg = context.graph(context.project())
-    per_graph = {u.graph.value: len(u.triples) for u in kg.units if u.unit.kind != "dataset"}
-    counts = statistics(kg.store(), kg.iris, per_graph)
+    assembly = assemble(context.project(), context.settings)
+    kg = assembly.knowledge_graph()
+    counts = statistics(kg.store(), kg.iris, assembly.triples_per_graph())
     if fmt == "json":
         click.echo(json.dumps(asdict(counts), indent=2))
         return

@@ -226,8 +226,7 @@ def _describe_into(
     store.remove_graph(described)
     store.extend(assembly.description_record.quads())
     with timed(timings, "count"):
-        per_graph = {r.graph_iri: int(r.meta["triples"]) for r in assembly.data_records}
-        stats = statistics(store, iris, per_graph)
+        stats = statistics(store, iris, assembly.triples_per_graph())
     project = assembly.project
     dates = release_dates(project.root, [p for unit in units_of(project) for p in unit.input_files])
     for published in files:
