@@ -793,6 +793,11 @@ def test_well_known_void_is_negotiable(http: httpx.Client) -> None:
     jsonld = http.get("/.well-known/void", headers={"Accept": "application/ld+json"})
     assert jsonld.headers["content-type"].startswith("application/ld+json")
     assert len(rdflib.Graph().parse(data=jsonld.text, format="json-ld")) == len(graph)
+    # Names are taken as they are here: reading a results format as its RDF kin is for SPARQL
+    # answers only (a client sends one return format whatever the query's form).
+    for name in ("csv", "sparql"):
+        refused = http.get("/.well-known/void", params={"format": name})
+        assert refused.status_code == 406, (name, refused.headers["content-type"])
 
 
 # ------------------------------------------------------------------ the editor without JavaScript

@@ -141,6 +141,8 @@ JSON = Format("json", "JSON", "application/json", "json")
 RESULTS_FORMATS: tuple[Format, ...] = (SPARQL_JSON, SPARQL_XML, SPARQL_CSV, SPARQL_TSV)
 # CONSTRUCT and DESCRIBE answers, the service description and the VoID description.
 GRAPH_FORMATS: tuple[Format, ...] = (TURTLE, N_TRIPLES, JSON_LD, RDF_XML, N_QUADS)
+# Every format a SPARQL answer can take, of either kind.
+ANSWER_FORMATS: tuple[Format, ...] = (*RESULTS_FORMATS, *GRAPH_FORMATS)
 # The documents of a minted IRI (``/id/event/x.ttl``), by suffix.
 DOCUMENT_FORMATS: tuple[Format, ...] = (HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML)
 # What a format named for a SPARQL answer that cannot take it is read as: its kin of the other
@@ -183,7 +185,7 @@ def hinted_format(wanted: str, offered: Iterable[Format]) -> Format | None:
     named = format_named(wanted, offered)
     if named is not None:
         return named
-    elsewhere = format_named(wanted, (*RESULTS_FORMATS, *GRAPH_FORMATS))
+    elsewhere = format_named(wanted, ANSWER_FORMATS)
     kin = ANSWER_KIN.get(elsewhere) if elsewhere is not None else None
     return kin if kin in offered else None
 

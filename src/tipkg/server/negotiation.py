@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tipkg.formats import Format, hinted_format
+from tipkg.formats import Format, format_named
 from tipkg.server.errors import BadRequest, NotAcceptable
 
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -108,13 +108,11 @@ def choose_format(
 
     ``None`` means nothing fits (406). A format's other media types only count where the client
     asked for them, so ``Accept: application/json`` gets SPARQL JSON for SELECT and JSON-LD for
-    CONSTRUCT. An ``override`` naming a format not offered here gets its kin
-    (:func:`~tipkg.formats.hinted_format`): clients send one such name whatever the query's form.
-    ``Accept`` stays strict: a media type the client lists is a contract (RFC 9110), not a hint.
-    Cached like :func:`parse_accept`; ``formats`` is a tuple so it can be a cache key.
+    CONSTRUCT. Cached like :func:`parse_accept`; ``formats`` is a tuple so it can be a cache
+    key.
     """
     if override is not None:
-        return hinted_format(override, formats)
+        return format_named(override, formats)
     offered: list[str] = []
     owner: dict[str, Format] = {}
     for fmt in formats:

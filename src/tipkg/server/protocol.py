@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import pyoxigraph as ox
 from starlette.requests import Request
 
-from tipkg.formats import GRAPH_FORMATS, RESULTS_FORMATS, Format, format_named
+from tipkg.formats import ANSWER_FORMATS, Format, format_named
 from tipkg.server.errors import (
     UPDATES_REFUSED,
     BadRequest,
@@ -36,7 +36,6 @@ from tipkg.settings import Settings
 
 TRUNCATED_HEADER = "X-Tipkg-Truncated"
 # Every format an answer of the endpoint can take, whatever the query's form.
-ANSWER_FORMATS = (*RESULTS_FORMATS, *GRAPH_FORMATS)
 # The parameters clients name the answer's format with, in the order they are read.
 FORMAT_PARAMETERS = ("format", "output", "results")
 FORM_URLENCODED = "application/x-www-form-urlencoded"

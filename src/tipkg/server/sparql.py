@@ -18,12 +18,18 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tipkg.formats import GRAPH_FORMATS, HTML, RESULTS_FORMATS, Format
+from tipkg.formats import (
+    ANSWER_FORMATS,
+    GRAPH_FORMATS,
+    HTML,
+    RESULTS_FORMATS,
+    Format,
+    hinted_format,
+)
 from tipkg.server.errors import BadRequest
 from tipkg.server.jobs import answer
 from tipkg.server.pages.editor import editor_page
 from tipkg.server.protocol import (
-    ANSWER_FORMATS,
     TRUNCATED_HEADER,
     ProtocolRequest,
     query_form,
@@ -81,6 +87,17 @@ def answer_formats(form: str | None) -> tuple[Format, ...]:
     return ANSWER_FORMATS
 
 
+def kin_name(override: str | None, offered: tuple[Format, ...]) -> str | None:
+    """A ``format``/``output``/``results`` value as the name of an offered format: clients send
+    one return format whatever the query's form, so a format of the other kind is read as its
+    kin (:func:`~tipkg.formats.hinted_format`); a name with no kin offered stays as given (and
+    gets its 406). Only SPARQL answers are this lenient: other routes take names as they are."""
+    if override is None:
+        return None
+    kin = hinted_format(override, offered)
+    return kin.name if kin is not None else override
+
+
 async def query_response(
     request: Request, published: Published, protocol: ProtocolRequest
 ) -> Response:
@@ -93,9 +110,10 @@ async def query_response(
     if not (protocol.query or "").strip():
         raise BadRequest("the query is empty")
     override = protocol.format_override
-    acceptable(request, offered, override, f"a {form or 'SPARQL'} query")
+    acceptable(request, offered, kin_name(override, offered), f"a {form or 'SPARQL'} query")
     job = protocol.job(
-        negotiate(request, RESULTS_FORMATS, override), negotiate(request, GRAPH_FORMATS, override)
+        negotiate(request, RESULTS_FORMATS, kin_name(override, RESULTS_FORMATS)),
+        negotiate(request, GRAPH_FORMATS, kin_name(override, GRAPH_FORMATS)),
     )
     # GET answers are validated like every other representation of the build; POST ones are not
     # cacheable (RFC 9110 §9.3.3), so they carry no validators.
