@@ -41,7 +41,6 @@ from SPARQLWrapper import RDF as RDF_GRAPH  # its "rdf" return format, not rdfli
 
 from tipkg import formats  # its TURTLE and JSON are not SPARQLWrapper's
 from tipkg.server.descriptions import describe_resource, document_statements
-from tipkg.server.linkeddata import integer_types_restored
 from tipkg.server.protocol import FORM_URLENCODED as FORM
 from tipkg.server.published import Published, load_published
 from tipkg.vocab import SD, VOID
@@ -766,10 +765,7 @@ def served_description(local: Published, iri: str, fmt: formats.Format) -> rdfli
     """What the server's document of ``iri`` in ``fmt`` holds, computed in this process."""
     described = describe_resource(local, iri).triples()
     graph = rdflib.Graph()
-    for triple in [
-        *integer_types_restored(local, described),
-        *document_statements(local, iri, fmt),
-    ]:
+    for triple in [*described, *document_statements(local, iri, fmt)]:
         graph.parse(data=f"{triple} .", format="nt")
     return graph
 

@@ -26,7 +26,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH, XSD
 
 from tipkg.terms import OxTerm
-from tipkg.vocab import PrefixIndex
+from tipkg.vocab import INTEGER_DATATYPES, PrefixIndex
 
 # Which vocabulary gets a local name two vocabularies share, earliest first.
 VOCABULARY_ORDER = (
@@ -41,13 +41,6 @@ RDF_TYPE = str(RDF.type)
 XSD_STRING = str(XSD.string)
 RDF_LANG_STRING = str(RDF.langString)
 XSD_BOOLEAN = str(XSD.boolean)
-INTEGER_TYPES = frozenset(
-    str(XSD[name])
-    for name in (
-        "integer nonNegativeInteger positiveInteger nonPositiveInteger negativeInteger long int "
-        "short byte unsignedLong unsignedInt unsignedShort unsignedByte"
-    ).split()
-)
 _NAME = re.compile(r"^[a-z][A-Za-z0-9]*$")
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
@@ -231,6 +224,6 @@ def _native(lexical: str, datatype: str) -> Any:
     string (the key's datatype still applies)."""
     if datatype == XSD_BOOLEAN and lexical in ("true", "false"):
         return lexical == "true"
-    if datatype in INTEGER_TYPES and re.fullmatch(r"0|-?[1-9][0-9]{0,15}", lexical):
+    if datatype in INTEGER_DATATYPES and re.fullmatch(r"0|-?[1-9][0-9]{0,15}", lexical):
         return int(lexical)
     return lexical

@@ -28,17 +28,10 @@ from tipkg.errors import InputError
 from tipkg.formats import SPARQL_CSV, SPARQL_JSON, TURTLE
 from tipkg.project import read_text
 from tipkg.terms import from_oxigraph
-from tipkg.vocab import PrefixIndex
+from tipkg.vocab import INTEGER_DATATYPES, PrefixIndex
 
 # The CLI's output formats: an aligned text table, or SPARQL CSV, SPARQL JSON or Turtle.
 FORMATS = ("table", SPARQL_CSV.name, SPARQL_JSON.name, TURTLE.name)
-INTEGER_DATATYPES = frozenset(
-    XSD[name]
-    for name in (
-        "integer nonPositiveInteger negativeInteger long int short byte nonNegativeInteger "
-        "unsignedLong unsignedInt unsignedShort unsignedByte positiveInteger"
-    ).split()
-)
 MAX_ERROR_CHARS = 300
 
 _HEADER_FIELD = re.compile(r"#\s*(title|question)\s*:\s*(.*)$", re.IGNORECASE)
@@ -218,7 +211,7 @@ def _normalise(term: Term) -> Term:
             return Literal(str(term), lang=term.language.lower())
         if term.datatype == XSD.string:
             return Literal(str(term))
-        if term.datatype in INTEGER_DATATYPES:
+        if str(term.datatype) in INTEGER_DATATYPES:
             return Literal(str(term), datatype=XSD.integer)
     return term
 

@@ -36,6 +36,14 @@ DBR = Namespace("http://dbpedia.org/resource/")
 GEONAMES = Namespace("https://sws.geonames.org/")
 FREQ = Namespace("http://purl.org/cld/freq/")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+# xsd:integer and every type derived from it (which a pyoxigraph store keeps as xsd:integer).
+INTEGER_DATATYPES = frozenset(
+    str(XSD[name])
+    for name in (
+        "integer nonNegativeInteger positiveInteger nonPositiveInteger negativeInteger long int "
+        "short byte unsignedLong unsignedInt unsignedShort unsignedByte"
+    ).split()
+)
 
 # Prefixes every serialisation and query shares, in the order they are written out.
 COMMON_PREFIXES: dict[str, Namespace] = {

@@ -29,21 +29,27 @@ the resource; the representations of one resource differ only in that one IRI.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 import pyoxigraph as ox
 
+from tipkg.dist import CONTEXT_NAME
 from tipkg.formats import DOCUMENT_FORMATS, Format
+from tipkg.jsonld import NodeWriter
 from tipkg.server.published import Published
-from tipkg.vocab import DCTERMS, FOAF, VOID
+from tipkg.vocab import DCTERMS, FOAF, INTEGER_DATATYPES, VOID, XSD
 
 # How deep nested blank nodes are folded into a description (guards against pathological chains).
 MAX_BLANK_DEPTH = 8
 # Statements per page of a description: of the links into it (a state every report names has
 # many), and of the values of any one property (the dataset has a subset per report).
 PAGE_SIZE = 100
+
+
+XSD_INTEGER = str(XSD.integer)
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,8 @@ def describe_resource(published: Published, iri: str, page: int = 1) -> Descript
     return Description(
         iri=iri,
         subjects=subjects,
-        outgoing=tuple(sorted(outgoing, key=_triple_key)),
+        # With the integer types the build published (the store keeps xsd:integer).
+        outgoing=tuple(sorted(integer_types_restored(published, outgoing), key=_triple_key)),
         incoming=tuple(sorted(incoming, key=_triple_key)),
         page=page,
         more=more_values or more_links,
@@ -270,3 +277,30 @@ def dataset_licences(published: Published) -> tuple[ox.NamedNode, ...]:
         return tuple(sorted(found, key=lambda node: node.value))
 
     return published.derived("dataset_licences", find)
+
+
+def integer_types_restored(published: Published, triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """The triples, each ``xsd:integer`` in the type derived from it that the build's shapes
+    require of its predicate (pyoxigraph's store keeps every type derived from
+    ``xsd:integer`` as ``xsd:integer``; the shapes' context, checked by the build, says which)."""
+    writer = jsonld_writer(published)
+    restored = []
+    for triple in triples:
+        value = triple.object
+        if isinstance(value, ox.Literal) and value.datatype.value == XSD_INTEGER:
+            declared = writer.datatype_of(triple.predicate.value)
+            if declared in INTEGER_DATATYPES and declared != XSD_INTEGER:
+                value = ox.Literal(value.value, datatype=ox.NamedNode(declared))
+                triple = ox.Triple(triple.subject, triple.predicate, value)
+        restored.append(triple)
+    return restored
+
+
+def jsonld_writer(published: Published) -> NodeWriter:
+    """The dump's JSON-LD context as a writer of node objects (read once per build)."""
+
+    def read(build: Published) -> NodeWriter:
+        text = (build.dist_dir / CONTEXT_NAME).read_text(encoding="utf-8")
+        return NodeWriter(json.loads(text)["@context"])
+
+    return published.derived("jsonld_writer", read)

@@ -26,7 +26,7 @@ pyoxigraph's store keeps every type derived from ``xsd:integer`` (``xsd:positive
 from it would say ``tip:ordinal 1`` where the build wrote ``"1"^^xsd:positiveInteger``. The build
 checked every value of such a predicate against the datatype its value shape requires, and the
 context carries that datatype, so the RDF documents give such an ``xsd:integer`` back its type
-(:func:`integer_types_restored`).
+(:func:`~tipkg.server.descriptions.integer_types_restored`).
 
 Every answer about a resource, the 303, the 200s and their 304s, carries a ``Link`` header
 (RFC 8288) so a client finds the other formats without parsing a body: on a representation,
@@ -40,15 +40,13 @@ no more than it describes itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlencode
 
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tipkg.dist import CONTEXT_NAME
 from tipkg.formats import (
     DOCUMENT_FORMATS,
     HTML,
@@ -57,12 +55,12 @@ from tipkg.formats import (
     format_named,
     serialize_triples,
 )
-from tipkg.jsonld import INTEGER_TYPES, NodeWriter
 from tipkg.server.descriptions import (
     alternates,
     describe_resource,
     document_statements,
     is_known,
+    jsonld_writer,
     representation_path,
 )
 from tipkg.server.errors import BadRequest, NotFound
@@ -70,10 +68,8 @@ from tipkg.server.pages.common import PAGES_VERSION
 from tipkg.server.pages.resource import render_resource
 from tipkg.server.published import Published
 from tipkg.server.web import acceptable, current_published, not_modified, page_number
-from tipkg.vocab import XSD
 
 FORMATS_BY_SUFFIX: dict[str, Format] = {fmt.suffix: fmt for fmt in DOCUMENT_FORMATS}
-XSD_INTEGER = str(XSD.integer)
 
 
 @dataclass(frozen=True)
@@ -155,12 +151,7 @@ def represent(request: Request, published: Published, iri: str, fmt: Format) -> 
     }
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
-    found = describe_resource(published, iri, page)
-    description = replace(  # pages and documents show the types the build published
-        found,
-        outgoing=tuple(integer_types_restored(published, found.outgoing)),
-        incoming=tuple(integer_types_restored(published, found.incoming)),
-    )
+    description = describe_resource(published, iri, page)
     if fmt is HTML:
         response = render_resource(request, published, description)
     else:
@@ -179,32 +170,6 @@ def serialize_description(published: Published, triples: list[ox.Triple], fmt: F
     writer = jsonld_writer(published)
     document = {"@context": writer.context, "@graph": writer.node_objects(triples)}
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def integer_types_restored(published: Published, triples: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """The triples, each ``xsd:integer`` in the type derived from it that the build's shapes
-    require of its predicate (the store forgot it; see the module's docstring)."""
-    writer = jsonld_writer(published)
-    restored = []
-    for triple in triples:
-        value = triple.object
-        if isinstance(value, ox.Literal) and value.datatype.value == XSD_INTEGER:
-            declared = writer.datatype_of(triple.predicate.value)
-            if declared in INTEGER_TYPES and declared != XSD_INTEGER:
-                value = ox.Literal(value.value, datatype=ox.NamedNode(declared))
-                triple = ox.Triple(triple.subject, triple.predicate, value)
-        restored.append(triple)
-    return restored
-
-
-def jsonld_writer(published: Published) -> NodeWriter:
-    """The dump's JSON-LD context as a writer of node objects (read once per build)."""
-
-    def read(build: Published) -> NodeWriter:
-        text = (build.dist_dir / CONTEXT_NAME).read_text(encoding="utf-8")
-        return NodeWriter(json.loads(text)["@context"])
-
-    return published.derived("jsonld_writer", read)
 
 
 def links(published: Published, iri: str, shown: Format | None) -> str:
