@@ -26,7 +26,7 @@ from tipkg.server.querypool import (
 async def answer(request: Request, published: Published, job: QueryJob) -> QueryAnswer:
     """The answer to ``job`` on this build; a refusal or a failure raises ``HttpError``."""
     cache: ResultCache = request.app.state.result_cache
-    key = (published.version, published.base_iri, job)
+    key = (published.version, job)
     cached = cache.get(key)
     if cached is not None:
         return cached

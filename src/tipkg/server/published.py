@@ -68,7 +68,6 @@ class Published:
     dist_dir: Path
     settings: Settings
     manifest: Manifest
-    base_iri: str
     # Read-only: the default graph is the merge of the named graphs (see the module doc).
     store: ox.Store
     queries: dict[str, ExampleQuery]
@@ -94,6 +93,11 @@ class Published:
     def version(self) -> str:
         """The build's identity: SHA-256 of ``tipkg.nq``, as written in the manifest."""
         return self.manifest.version
+
+    @property
+    def base_iri(self) -> str:
+        """The base every IRI of the build is under, the one the server answers under too."""
+        return self.manifest.base_iri
 
     @property
     def iris(self) -> Iris:
@@ -146,9 +150,9 @@ class Published:
         return {"ETag": self.variant_etag(variant), "Last-Modified": self.last_modified}
 
 
-def served_base(manifest: Manifest, settings: Settings, dist_dir: Path) -> str:
-    """The base the server answers under: the build's own. A base asked for explicitly must be
-    that one; a read-only store cannot be moved under another."""
+def check_served_base(manifest: Manifest, settings: Settings, dist_dir: Path) -> None:
+    """The server answers under the build's own base: one asked for explicitly must be that
+    one, as a read-only store cannot be moved under another."""
     asked = settings.base_iri
     if "base_iri" in settings.explicit and asked != manifest.base_iri:
         raise InputError(
@@ -156,7 +160,6 @@ def served_base(manifest: Manifest, settings: Settings, dist_dir: Path) -> str:
             f"build for it with `tipkg --base-iri {asked} build`, or serve without a base IRI",
             dist_dir,
         )
-    return manifest.base_iri
 
 
 def load_published(dist_dir: Path, settings: Settings) -> Published:
@@ -181,17 +184,16 @@ def _read(
 ) -> Published:
     """The build in ``dist_dir`` (a snapshot of ``named``, the dist/ the user named)."""
     manifest = read_manifest(dist_dir)
-    base_iri = served_base(manifest, settings, named or dist_dir)
+    check_served_base(manifest, settings, named or dist_dir)
     store = open_store(dist_dir, manifest)
     modified = _parse_modified(manifest.modified, dist_dir)
     return Published(
         dist_dir=dist_dir,
         settings=settings,
         manifest=manifest,
-        base_iri=base_iri,
         store=store,
         queries=_read_queries(dist_dir, manifest),
-        etag=sha256(f"{manifest.version}\n{base_iri}".encode()).hexdigest()[:32],
+        etag=sha256(manifest.version.encode()).hexdigest()[:32],
         last_modified=format_datetime(modified, usegmt=True),
         modified=modified,
         stamp=stamp,

@@ -104,7 +104,7 @@ def graph_response(
     if (unchanged := not_modified(request, published, headers)) is not None:
         return unchanged
     cache: ResultCache = request.app.state.result_cache
-    key = (variant, published.version, published.base_iri, fmt.name)
+    key = (variant, published.version, fmt.name)
     body = cache.get(key)
     if body is None:
         body = serialize_triples(triples(), fmt, published.prefixes)
