@@ -99,7 +99,6 @@ class Assembly:
     records: tuple[UnitRecord, ...]
     context: Mapping[str, Any]
     rebuilt: tuple[Unit, ...]
-    reused: int
     removed: tuple[str, ...]
 
     @property
@@ -202,7 +201,6 @@ def assemble_project(
         ordered,
         shapes_context,
         tuple(missing),
-        len(units) - len(missing),
         removed,
     )
 

@@ -20,6 +20,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS, VOID, XSD
 
 from tipkg.dist import DUMP_FORMATS, DUMP_NAME, PublishedFile
 from tipkg.errors import InputError
+from tipkg.graph import bound_graph
 from tipkg.terms import from_oxigraph
 from tipkg.vocab import SD, SPDX, Iris, prefixed_name
 
@@ -231,9 +232,7 @@ def describe_dataset(
     curators describe it (``graph/dataset``), its dates, its coverage in time and space, its
     graphs as subsets, its class partitions, its linksets, its distributions and the SPARQL
     endpoint that serves it."""
-    description = Graph(bind_namespaces="none")
-    for prefix, namespace in iris.prefixes().items():
-        description.bind(prefix, namespace, replace=True)
+    description = bound_graph(iris)
     for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(iris.graph("dataset"))):
         description.add(tuple(from_oxigraph(term) for term in quad.triple))
     dataset = iris.dataset

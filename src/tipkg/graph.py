@@ -259,10 +259,6 @@ class KnowledgeGraph:
         return {u.unit.name: u.source for u in self.units if u.source is not None}
 
     @cached_property
-    def files_by_graph(self) -> dict[str, tuple[Path, ...]]:
-        return {u.graph.value: u.unit.turtle_files for u in self.units}
-
-    @cached_property
     def origins(self) -> dict[ox.Triple, Path]:
         """The file each asserted triple was written in (the first unit's, if several)."""
         merged: dict[ox.Triple, Path] = {}

@@ -49,9 +49,6 @@ class Timings:
             )
         return "\n".join(lines)
 
-    def as_dict(self) -> list[dict[str, float | str]]:
-        return [stage.__dict__ for stage in self.stages]
-
 
 @contextmanager
 def timed(timings: Timings | None, name: str) -> Iterator[None]:
