@@ -27,11 +27,10 @@ from typing import Any
 import pyoxigraph as ox
 
 from tipkg import rdf_writers
-from tipkg.dump_check import check_bytes
+from tipkg.dist import DUMP_FORMATS
+from tipkg.dump_check import QUAD_FORMATS, check_bytes
 from tipkg.jsonld import NodeWriter
 
-FORMATS = ("ttl", "jsonld", "nt", "nq", "trig")
-QUAD_FORMATS = ("nq", "trig")
 GZIP_LEVEL = 6
 
 
@@ -61,7 +60,7 @@ def write_chunks(
         "jsonld": jsonld_nodes(writer, triples),
     }
     chunks = {}
-    for fmt in FORMATS:
+    for fmt in DUMP_FORMATS:
         data = serialised[fmt]
         expected = quads if fmt in QUAD_FORMATS else triples
         check_bytes(_readable(fmt, data, writer), fmt, expected, where)

@@ -19,18 +19,12 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 from rdflib import Dataset, Graph
 
+from tipkg.dist import DUMP_FORMATS
 from tipkg.errors import InputError
 from tipkg.terms import ToOxigraph, exact_literals
 
-# How each engine is asked to read each dump format.
+# How rdflib is asked to read each dump format (pyoxigraph reads DUMP_FORMATS[fmt].rdf).
 RDFLIB_FORMATS = {"nq": "nquads", "trig": "trig", "ttl": "turtle", "nt": "nt", "jsonld": "json-ld"}
-OXIGRAPH_FORMATS = {
-    "nq": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
 QUAD_FORMATS = frozenset({"nq", "trig"})
 _UNUSUAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\U00010000-\U0010ffff]")
 Statement = ox.Quad | ox.Triple
@@ -61,7 +55,7 @@ def check_bytes(data: bytes, fmt: str, expected: Iterable[Statement], where: str
 
 
 def _read_with_pyoxigraph(data: bytes, fmt: str) -> list[Statement]:
-    quads = ox.parse(data, format=OXIGRAPH_FORMATS[fmt])
+    quads = ox.parse(data, format=DUMP_FORMATS[fmt].rdf)
     return list(quads) if fmt in QUAD_FORMATS else [quad.triple for quad in quads]
 
 

@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 
+from tipkg.terms import RDF_TYPE
 from tipkg.vocab import PrefixIndex
-
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 # A local name that Turtle can write after a prefix with no backslash escapes.
 _PLAIN_LOCAL_NAME = re.compile(r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)?$")
