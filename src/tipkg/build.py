@@ -18,13 +18,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from tipkg.chunks import chunk_parts, pack, write_chunks
+from tipkg.describe import Dates, release_dates
 from tipkg.errors import InputError
 from tipkg.graph import (
     KnowledgeGraph,
@@ -47,6 +50,8 @@ PIPELINE_VERSION = "2026-11-30.4"
 # Below this many units to assemble, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 64
 LAST_BUILD_NAME = "last-build.json"
+# Which build of which inputs each output directory got last (see ``pipeline.build``).
+OUTPUTS_NAME = "published.json"
 PARTS_NAME = "parts.bin"
 
 Progress = Callable[[int, int], None]
@@ -108,6 +113,13 @@ class Assembly:
         describes the dumps themselves."""
         return tuple(r for r in self.records if r.meta["kind"] != "dataset")
 
+    @cached_property
+    def dates(self) -> Dates:
+        """The dataset's release dates (from the environment or the inputs' history), read
+        once per build: the check for an unchanged build and the description both use them."""
+        inputs = [path for unit in units_of(self.project) for path in unit.input_files]
+        return release_dates(self.project.root, inputs)
+
     def triples_per_graph(self) -> dict[str, int]:
         """Each published data graph's size (the dataset's description is not one of them)."""
         return {r.graph_iri: int(r.meta["triples"]) for r in self.data_records}
@@ -166,10 +178,10 @@ def assemble_project(
         PIPELINE_VERSION,
         iris.base,
         json.dumps(shapes_context, sort_keys=True),
-        *(_file_digest(path) for path in (*ontology_unit.turtle_files, *project.rule_files)),
+        *(file_digest(path) for path in (*ontology_unit.turtle_files, *project.rule_files)),
     )
     keys = {
-        unit: _hash(shared_key, unit.graph_path, *map(_file_digest, unit.input_files))
+        unit: _hash(shared_key, unit.graph_path, *map(file_digest, unit.input_files))
         for unit in units
     }
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -213,7 +225,8 @@ def _hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The file's name and the SHA-256 of its bytes; an unreadable file is an ``InputError``."""
     try:
         return path.name + ":" + hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as error:
@@ -392,6 +405,31 @@ def _forget_last_build(cache_dir: Path, graph_paths: Iterable[str]) -> tuple[str
         previous = set(current)
     path.write_text(json.dumps(current), encoding="utf-8")
     return tuple(sorted(previous - set(current)))
+
+
+def noted_output(cache_dir: Path, out_dir: Path) -> dict[str, str]:
+    """What this cache noted of the last build it wrote into ``out_dir``: its ``inputs``
+    digest and its ``version`` (nothing when it noted none)."""
+    return _noted_outputs(cache_dir).get(str(out_dir.resolve()), {})
+
+
+def note_output(cache_dir: Path, out_dir: Path, inputs: str, version: str) -> None:
+    """Note that ``out_dir`` now holds the build ``version`` of ``inputs`` (a shortcut for
+    the next build: if the note cannot be written, that build is a full one)."""
+    noted = _noted_outputs(cache_dir)
+    noted[str(out_dir.resolve())] = {"inputs": inputs, "version": version}
+    with suppress(OSError):
+        (cache_dir / OUTPUTS_NAME).write_text(
+            json.dumps(noted, indent=2, sort_keys=True), encoding="utf-8"
+        )
+
+
+def _noted_outputs(cache_dir: Path) -> dict[str, dict[str, str]]:
+    try:
+        noted = json.loads((cache_dir / OUTPUTS_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return noted if isinstance(noted, dict) else {}
 
 
 def prune_cache(cache_dir: Path, keep: Iterable[UnitRecord]) -> None:

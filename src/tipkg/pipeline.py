@@ -8,8 +8,6 @@ checks them against the shapes, :mod:`tipkg.publish` writes ``dist/``.
 from __future__ import annotations
 
 import hashlib
-import json
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -21,13 +19,15 @@ from tipkg.build import (
     Progress,
     assemble_project,
     default_cache_dir,
+    file_digest,
+    note_output,
+    noted_output,
     prune_cache,
     shapes_jsonld_context,
 )
 from tipkg.coverage import ReportCoverage, measure
-from tipkg.describe import release_dates
-from tipkg.dist import STORE_DIR, Manifest
-from tipkg.project import Project, units_of
+from tipkg.dist import Manifest
+from tipkg.project import Project
 from tipkg.publish import previous_build, write
 from tipkg.settings import Settings
 from tipkg.timings import Timings, timed
@@ -117,12 +117,8 @@ def build(
     raise_for(check_assembly(assembly, timings).report)
     manifest = write(assembly, out_dir, timings)
     prune_cache(assembly.cache_dir, assembly.records)
-    _note_build(out_dir, assembly.cache_dir, inputs, manifest)
+    note_output(assembly.cache_dir, out_dir, inputs, manifest.version)
     return Built(assembly, manifest, written=True)
-
-
-# Beside the cached units: which build of which inputs each output directory got last.
-PUBLISHED_NAME = "published.json"
 
 
 def inputs_digest(assembly: Assembly) -> str:
@@ -131,18 +127,11 @@ def inputs_digest(assembly: Assembly) -> str:
     the shape files (their messages change findings, not units), the example queries and the
     dataset's release dates (from the environment or the history)."""
     project = assembly.project
-    dates = release_dates(project.root, [p for unit in units_of(project) for p in unit.input_files])
     digest = hashlib.sha256(PIPELINE_VERSION.encode())
     for part in (
         *(f"{record.unit.graph_path} {record.key}" for record in assembly.records),
-        *(
-            f"{path.name} {hashlib.sha256(path.read_bytes()).hexdigest()}"
-            for path in (
-                *project.shape_files,
-                *project.query_files,
-            )
-        ),
-        f"{dates.issued} {dates.modified}",
+        *(file_digest(path) for path in (*project.shape_files, *project.query_files)),
+        f"{assembly.dates.issued} {assembly.dates.modified}",
     ):
         digest.update(b"\n" + part.encode())
     return digest.hexdigest()
@@ -150,28 +139,9 @@ def inputs_digest(assembly: Assembly) -> str:
 
 def _unchanged_build(out_dir: Path, cache_dir: Path, inputs: str) -> Manifest | None:
     """The build in ``out_dir`` if it is whole (every file at its recorded size, the store
-    there) and was made from ``inputs``, as this cache recorded when it wrote it."""
-    noted = _published(cache_dir).get(str(out_dir.resolve()))
-    if not noted or noted.get("inputs") != inputs:
+    there) and was made from ``inputs``, as this cache noted when it wrote it."""
+    noted = noted_output(cache_dir, out_dir)
+    if noted.get("inputs") != inputs:
         return None
     manifest = previous_build(out_dir)
-    if manifest is None or manifest.version != noted.get("version"):
-        return None
-    return manifest if (out_dir / STORE_DIR).is_dir() else None
-
-
-def _note_build(out_dir: Path, cache_dir: Path, inputs: str, manifest: Manifest) -> None:
-    published = _published(cache_dir)
-    published[str(out_dir.resolve())] = {"inputs": inputs, "version": manifest.version}
-    with suppress(OSError):  # only a shortcut for the next build: without it, a full build
-        (cache_dir / PUBLISHED_NAME).write_text(
-            json.dumps(published, indent=2, sort_keys=True), encoding="utf-8"
-        )
-
-
-def _published(cache_dir: Path) -> dict[str, dict[str, str]]:
-    try:
-        noted = json.loads((cache_dir / PUBLISHED_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return noted if isinstance(noted, dict) else {}
+    return manifest if manifest is not None and manifest.version == noted.get("version") else None

@@ -37,7 +37,7 @@ from tipkg.browse.listing import Row, WrittenFile, write_listing
 from tipkg.browse.rows import KIND_ORDERS, listing_rows
 from tipkg.build import Assembly, UnitRecord
 from tipkg.chunks import JSONLD_SEPARATOR, JSONLD_TAIL, gzip_member, jsonld_head
-from tipkg.describe import Dates, Statistics, describe_dataset, release_dates, statistics
+from tipkg.describe import Dates, Statistics, describe_dataset, statistics
 from tipkg.dist import (
     BROWSE_DIR,
     BROWSE_KINDS,
@@ -62,7 +62,6 @@ from tipkg.dist import (
 from tipkg.dump_check import check_bytes
 from tipkg.errors import InputError
 from tipkg.formats import JSON_LD
-from tipkg.project import units_of
 from tipkg.query import load_queries
 from tipkg.search.index import update_index, write_index
 from tipkg.settings import SETTINGS_BY_NAME
@@ -227,8 +226,7 @@ def _describe_into(
     store.extend(assembly.description_record.quads())
     with timed(timings, "count"):
         stats = statistics(store, iris, assembly.triples_per_graph())
-    project = assembly.project
-    dates = release_dates(project.root, [p for unit in units_of(project) for p in unit.input_files])
+    dates = assembly.dates
     for published in files:
         if published.triples is not None and published.name != ONTOLOGY_NAME:
             published.triples = stats.triples
