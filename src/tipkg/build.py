@@ -128,6 +128,10 @@ class Assembly:
     def description_record(self) -> UnitRecord:
         return next(r for r in self.records if r.meta["kind"] == "dataset")
 
+    @property
+    def ontology_record(self) -> UnitRecord:
+        return next(r for r in self.records if r.meta["kind"] == "ontology")
+
     def knowledge_graph(self) -> KnowledgeGraph:
         """Every unit's graph read back into memory (for validation and queries)."""
         units = [_read_unit(record, self.project.root) for record in self.records]

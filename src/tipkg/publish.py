@@ -177,7 +177,7 @@ def _write_into(
     finally:
         del store  # closed now, even when an error keeps this frame alive in a traceback
     with timed(timings, "check description"):
-        ontology_triples = [quad.triple for quad in _ontology_record(assembly).quads()]
+        ontology_triples = [quad.triple for quad in assembly.ontology_record.quads()]
         report = check_description(
             iris.base, ontology_triples, description, assembly.project.shape_files
         )
@@ -195,16 +195,12 @@ def _write_into(
     return manifest
 
 
-def _ontology_record(assembly: Assembly) -> UnitRecord:
-    return next(r for r in assembly.records if r.meta["kind"] == "ontology")
-
-
 def _write_context_and_ontology(assembly: Assembly, staging: Path) -> list[PublishedFile]:
     """The JSON-LD context of the dumps, and the ontology on its own (its chunk)."""
     context_bytes = (
         json.dumps({"@context": assembly.context}, indent=2, ensure_ascii=False) + "\n"
     ).encode()
-    ontology = _ontology_record(assembly)
+    ontology = assembly.ontology_record
     return [
         _save(staging / CONTEXT_NAME, context_bytes, JSON_LD.media_type, None),
         _save(
