@@ -65,7 +65,7 @@ ODD_REQUESTS = [
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "status"), ODD_REQUESTS)
-def test_odd_requests_are_answered_below_500(
+def test_each_odd_request_gets_its_status_and_one_line(
     hostile: ServerProcess, method: str, path: str, headers: dict[str, str], status: int
 ) -> None:
     answer = httpx.request(method, hostile.url.rstrip("/") + path, headers=headers)
