@@ -53,7 +53,7 @@ from hostile.probes import (  # noqa: E402
     serve,
     watched,
 )
-from support import add_quads_to_build  # noqa: E402
+from support import add_quads_to_build, swap_in  # noqa: E402
 
 MB = 1 << 20
 # The comment ends at the CR for pyoxigraph, at the LF for rdflib (which then sees no SERVICE).
@@ -321,11 +321,7 @@ def two_builds(bench: Bench, folder: Path) -> tuple[Path, Path]:
 
 
 def publish(build: Path, dist: Path) -> None:
-    from tipkg.publish import _swap
-
-    staging = dist.parent / f".staging-{time.monotonic_ns()}"
-    shutil.copytree(build, staging)
-    _swap(staging, dist)
+    swap_in(build, dist)
 
 
 def rebuild_under_load(bench: Bench) -> Row:

@@ -177,3 +177,17 @@ def start_oxigraph(location: Path, port: int | None = None) -> Oxigraph:
                 process.kill()
                 raise RuntimeError(f"oxigraph serve did not start on {url}") from None
             time.sleep(0.05)
+
+
+def swap_in(build: Path, dist: Path, nquads: str = "") -> None:
+    """Put a copy of ``build`` (plus ``nquads``, stated as a build would) in place of ``dist``
+    the way ``tipkg build`` does: a new tree beside it, swapped in by renames (tipkg.publish's
+    own swap: no public door swaps a tree already made, and building anew is too slow for the
+    tests that flip builds under load)."""
+    from tipkg.publish import _swap
+
+    staging = dist.parent / f".staging-{time.monotonic_ns()}"
+    shutil.copytree(build, staging)
+    if nquads:
+        add_quads_to_build(staging, nquads)
+    _swap(staging, dist)

@@ -19,11 +19,10 @@ from conftest import SERVER_LIMITS, InProcessSite, running_server
 from rdflib.namespace import DCAT, RDF, VOID
 
 from tipkg.errors import InputError
-from tipkg.publish import _swap
 from tipkg.server.published import load_published
 from tipkg.settings import Settings
 
-from support import add_quads_to_build
+from support import add_quads_to_build, swap_in
 
 
 def manifest_of(dist_dir: Path) -> dict:
@@ -162,12 +161,8 @@ def test_every_example_query_runs_on_the_server(site: InProcessSite) -> None:
 
 
 def rebuild_with(dist_dir: Path, nquads: str) -> None:
-    """Replace ``dist_dir`` the way ``tipkg build`` does (a new tree beside it, swapped in),
-    by a build that also states ``nquads``."""
-    staging = dist_dir.parent / f".{dist_dir.name}.new.{time.monotonic_ns()}"
-    shutil.copytree(dist_dir, staging)
-    add_quads_to_build(staging, nquads)
-    _swap(staging, dist_dir)
+    """Replace ``dist_dir`` the way ``tipkg build`` does, by a build that also states ``nquads``."""
+    swap_in(dist_dir, dist_dir, nquads)
 
 
 def test_a_rebuilt_dist_is_served_without_a_restart(dist_dir: Path, tmp_path: Path) -> None:

@@ -21,11 +21,10 @@ import pytest
 
 from tipkg.dist import Manifest, open_store
 from tipkg.errors import InputError
-from tipkg.publish import _swap
 from tipkg.server.snapshots import PREFIX, Snapshots
 
 from hostile.probes import ServerProcess, watched
-from support import add_quads_to_build
+from support import add_quads_to_build, swap_in
 
 MARK = "SELECT ?b WHERE { <urn:tipkg:build> <urn:tipkg:is> ?b }"
 
@@ -60,9 +59,7 @@ def live(
 
 def publish(build: Path, dist: Path) -> None:
     """Put ``build`` in place of ``dist`` as ``tipkg build`` does."""
-    staging = dist.parent / f".staging-{time.monotonic_ns()}"
-    shutil.copytree(build, staging)
-    _swap(staging, dist)
+    swap_in(build, dist)
 
 
 def version_of(build: Path) -> str:
