@@ -20,7 +20,7 @@ from tipkg.errors import InputError
 from tipkg.graph import KnowledgeGraph, assemble
 from tipkg.project import load_project
 from tipkg.settings import Settings
-from tipkg.synth import PLANT_KINDS, PLANTED_FILE, POLITIES, write_corpus
+from tipkg.synth import PLANT_KINDS, PLANTED_FILE, POLITIES, CorpusSummary, write_corpus
 from tipkg.validate import check
 from tipkg.vocab import NIF, SCHEMA, Iris
 
@@ -54,10 +54,14 @@ def documents_of(kg: KnowledgeGraph, subject: URIRef, predicate: URIRef) -> set[
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def written(tmp_path_factory: pytest.TempPathFactory) -> CorpusSummary:
     out = tmp_path_factory.mktemp("synth") / "corpus"
-    write_corpus(out, DOCUMENTS, SEED, PROJECT_ROOT, BASE)
-    return out
+    return write_corpus(out, DOCUMENTS, SEED, PROJECT_ROOT, BASE)
+
+
+@pytest.fixture(scope="module")
+def corpus(written: CorpusSummary) -> Path:
+    return written.out_dir
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +120,13 @@ def test_states_organisations_and_series_are_shared_and_cited(kg: KnowledgeGraph
     assert names & {polity.name for polity in POLITIES}
 
 
-def test_a_meeting_described_by_two_reports_is_described_alike(kg: KnowledgeGraph) -> None:
+def test_a_meeting_described_by_two_reports_is_described_alike(
+    kg: KnowledgeGraph, written: CorpusSummary
+) -> None:
     meetings = set(kg.union.subjects(RDF.type, TIP.Meeting))
+    assert len(meetings) == written.meetings
     seen_twice = [m for m in meetings if len(documents_of(kg, m, RDF.type)) >= 2]
-    assert seen_twice
+    assert len(seen_twice) == written.meetings_described_twice > 0
     for meeting in seen_twice:
         for predicate in (SCHEMA.startDate, SCHEMA.endDate, TIP.ordinal, TIP.inSeries):
             assert len(set(kg.union.objects(meeting, predicate))) == 1

@@ -58,5 +58,6 @@ def test_public_url_wins_over_every_host(site_dist: Path) -> None:
     with in_process(site_dist, public_url="https://data.example.org/tip/") as site:
         for path, headers in PAGES:
             answer = site.client.get(path, headers={**headers, "Host": "evil.example"})
+            assert answer.status_code == 200, path
             assert "https://data.example.org/tip/" in answer.text
             assert "evil.example" not in answer.text
