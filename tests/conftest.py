@@ -29,7 +29,15 @@ from starlette.testclient import TestClient
 
 from tipkg.settings import Settings
 
-from support import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, build_dist, chromium_missing
+from support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PROJECT_ROOT,
+    build_dist,
+    chromium_missing,
+    copy_project,
+    report_dir,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -205,3 +213,36 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+# Markup that must reach a reader as text, never as markup.
+MARKUP = """<script>alert(1)</script>"><img src=x onerror=alert(2)></script><!--&amp;"""
+
+
+@pytest.fixture(scope="session")
+def edited_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessSite]:
+    """The app over a build whose meeting name and editorial note carry markup, and whose
+    meeting has a blank node (the curated data has none): built once, for the page tests and
+    the search tests."""
+    project = copy_project(tmp_path_factory.mktemp("edited") / "project")
+    facts = report_dir(project) / "facts.ttl"
+    escaped = MARKUP.replace("\\", "\\\\").replace('"', '\\"')
+    text = facts.read_text(encoding="utf-8")
+    meeting = "event:tipcom-2021 a tip:Meeting ;"
+    name = "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)"
+    edits = {
+        f'schema:name "{name}"@en': f'schema:name "{escaped}"@en',
+        'skos:editorialNote "The report gives no attendance mode': (
+            f'skos:editorialNote "{escaped}"@en , "The report gives no attendance mode'
+        ),
+        meeting: meeting + '\n    schema:location [ schema:name "A nested place"@en ;'
+        ' schema:address [ schema:addressCountry "BS" ] ] ;',
+    }
+    for old, new in edits.items():
+        assert text.count(old) == 1, f"facts.ttl changed: cannot find {old!r}"
+        text = text.replace(old, new)
+    facts.write_text(text, encoding="utf-8")
+    dist = project / "dist"
+    build_dist(project, dist, base_iri=IN_PROCESS_URL)
+    with in_process(dist) as driven:
+        yield driven

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +19,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from conftest import IN_PROCESS_URL, InProcessSite, in_process
+from conftest import MARKUP, InProcessSite, in_process
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, VOID
 
 from tipkg.project import load_project
@@ -28,7 +27,7 @@ from tipkg.server import descriptions
 from tipkg.server.pages import facts
 from tipkg.validate import check_description
 
-from support import PROJECT_ROOT, REPORT_SLUG, build_dist, copy_project, report_dir
+from support import PROJECT_ROOT, REPORT_SLUG, report_dir
 
 SUFFIX_MEDIA_TYPES = {
     "html": "text/html",
@@ -859,37 +858,6 @@ def test_sparql_editor_shows_query_errors(http: httpx.Client) -> None:
 
 
 # ------------------------------------------------------------------ escaping
-
-
-MARKUP = """<script>alert(1)</script>"><img src=x onerror=alert(2)></script><!--&amp;"""
-
-
-@pytest.fixture(scope="module")
-def edited_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessSite]:
-    """The app over a build whose meeting name and editorial note carry markup, and whose
-    meeting has a blank node (the curated data has none)."""
-    project = copy_project(tmp_path_factory.mktemp("edited") / "project")
-    facts = report_dir(project) / "facts.ttl"
-    escaped = MARKUP.replace("\\", "\\\\").replace('"', '\\"')
-    text = facts.read_text(encoding="utf-8")
-    meeting = "event:tipcom-2021 a tip:Meeting ;"
-    name = "First annual regional Trafficking In Persons Committee Meeting (TIPCOM)"
-    edits = {
-        f'schema:name "{name}"@en': f'schema:name "{escaped}"@en',
-        'skos:editorialNote "The report gives no attendance mode': (
-            f'skos:editorialNote "{escaped}"@en , "The report gives no attendance mode'
-        ),
-        meeting: meeting + '\n    schema:location [ schema:name "A nested place"@en ;'
-        ' schema:address [ schema:addressCountry "BS" ] ] ;',
-    }
-    for old, new in edits.items():
-        assert text.count(old) == 1, f"facts.ttl changed: cannot find {old!r}"
-        text = text.replace(old, new)
-    facts.write_text(text, encoding="utf-8")
-    dist = project / "dist"
-    build_dist(project, dist, base_iri=IN_PROCESS_URL)
-    with in_process(dist) as driven:
-        yield driven
 
 
 @pytest.mark.parametrize(
