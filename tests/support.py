@@ -191,3 +191,34 @@ def swap_in(build: Path, dist: Path, nquads: str = "") -> None:
     if nquads:
         add_quads_to_build(staging, nquads)
     _swap(staging, dist)
+
+
+# The tipkg executable of this environment, for the tests that run it as a user does.
+TIPKG = str(Path(sys.executable).parent / "tipkg")
+
+
+def tipkg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``tipkg ARGS`` in ``cwd`` as a user would, capturing what it prints."""
+    return subprocess.run([TIPKG, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory``, by relative path, with its bytes."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
+    }
+
+
+def one_line_error(result: object, status: int, *fragments: str) -> str:
+    """The one line a failed command printed (a subprocess's or a click runner's result):
+    exit ``status``, no traceback, one line holding every fragment."""
+    code = getattr(result, "returncode", None)
+    code = getattr(result, "exit_code", None) if code is None else code
+    stderr: str = result.stderr  # type: ignore[attr-defined]
+    assert code == status, (code, result.stdout, stderr)  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

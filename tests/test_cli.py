@@ -17,14 +17,9 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF, RDFS
 
-from support import REPORT_SLUG, copy_project, report_dir
+from support import REPORT_SLUG, TIPKG, copy_project, one_line_error, report_dir, snapshot, tipkg
 
-TIPKG = str(Path(sys.executable).parent / "tipkg")
 COMMANDS = ("build", "validate", "query", "export", "stats", "synth", "serve", "publish")
-
-
-def tipkg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TIPKG, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +34,6 @@ def build_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def built(build_run: tuple[Path, str]) -> Path:
     return build_run[0]
-
-
-def snapshot(directory: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
-    }
 
 
 def test_help_does_not_import_the_rdf_stack() -> None:
@@ -134,15 +123,6 @@ def test_query_by_text_in_every_output_format(built: Path) -> None:
     assert as_json["results"]["bindings"][0]["name"]["value"] == "Argentina"
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], status: int, *fragments: str) -> None:
-    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 def _rebuild_after(project: Path, edit: Callable[[], object]) -> subprocess.CompletedProcess[str]:
     before = snapshot(project / "dist")
     edit()
@@ -162,7 +142,7 @@ def test_malformed_turtle(fresh: Path) -> None:
     result = _rebuild_after(
         fresh, lambda: facts.write_text(facts.read_text() + '\nevent:x schema:name "open .\n')
     )
-    _one_line_error(result, 2, "facts.ttl:", "Turtle syntax error")
+    one_line_error(result, 2, "facts.ttl:", "Turtle syntax error")
 
 
 def test_unknown_prefix(fresh: Path) -> None:
@@ -170,12 +150,12 @@ def test_unknown_prefix(fresh: Path) -> None:
     result = _rebuild_after(
         fresh, lambda: places.write_text(places.read_text() + "\nnope:x a nope:Y .\n")
     )
-    _one_line_error(result, 2, "places.ttl:", "The prefix nope: has not been declared")
+    one_line_error(result, 2, "places.ttl:", "The prefix nope: has not been declared")
 
 
 def test_missing_source_file(fresh: Path) -> None:
     result = _rebuild_after(fresh, lambda: (report_dir(fresh) / "source.txt").unlink())
-    _one_line_error(result, 2, "source.txt", "missing source.txt for report")
+    one_line_error(result, 2, "source.txt", "missing source.txt for report")
 
 
 def test_offset_outside_the_text(fresh: Path) -> None:
@@ -185,7 +165,7 @@ def test_offset_outside_the_text(fresh: Path) -> None:
         f'<id/document/{REPORT_SLUG}#char=5000,5010> nif:anchorOf "x" .\n'
     )
     result = _rebuild_after(fresh, lambda: extra.write_text(phrase))
-    _one_line_error(result, 2, "zz-extra.ttl:2", "outside the text")
+    one_line_error(result, 2, "zz-extra.ttl:2", "outside the text")
 
 
 def test_shape_violation(fresh: Path) -> None:
@@ -196,7 +176,7 @@ def test_shape_violation(fresh: Path) -> None:
         facts.write_text(text.replace('schema:endDate "2021-05-14"', 'schema:endDate "2021-05-01"'))
 
     result = _rebuild_after(fresh, break_a_date)
-    _one_line_error(result, 1, "violation")
+    one_line_error(result, 1, "violation")
 
 
 def test_validate_reports_violations_with_labels(fresh: Path) -> None:
@@ -222,7 +202,7 @@ def test_serve_refuses_a_base_iri_the_build_was_not_made_with(built: Path) -> No
     """The store is served as built; asking for another base is one line naming both bases
     and the fix, before anything listens."""
     result = tipkg("--base-iri", "http://127.0.0.1:9/", "serve", "--port", "9", cwd=built)
-    _one_line_error(
+    one_line_error(
         result,
         2,
         "https://w3id.org/tipkg/",

@@ -8,8 +8,6 @@ import itertools
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -22,9 +20,8 @@ from tipkg.synth import write_corpus
 from tipkg.turtle_edit import iri_tokens, rewrite_iris, tokenize
 from tipkg.vocab import NIF, Iris
 
-from support import PROJECT_ROOT, REPORT_SLUG, copy_project, report_dir
+from support import PROJECT_ROOT, REPORT_SLUG, copy_project, one_line_error, report_dir, tipkg
 
-TIPKG = str(Path(sys.executable).parent / "tipkg")
 BASE = "https://w3id.org/tipkg/"
 NEWS = (
     "Saint Lucia and Haiti joined a virtual meeting of the Organization of American States (OAS) "
@@ -32,10 +29,6 @@ NEWS = (
     "the Republic of Utopia.\nThe meeting was told that human trafficking had grown.\n"
 )
 PHRASE_LINE = re.compile(r'^#\s+<id/document/([\w-]+)#char=(\d+),(\d+)> nif:anchorOf (".*") \.$')
-
-
-def tipkg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TIPKG, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +139,7 @@ def test_add_report_refuses_a_bad_slug_or_an_existing_report(built: Path) -> Non
         ("Bad Slug", "bad slug 'Bad Slug'"),
         (REPORT_SLUG, f"report '{REPORT_SLUG}' exists already"),
     ):
-        result = tipkg("add-report", source, "--slug", slug, cwd=built)
-        assert result.returncode == 2
-        assert result.stderr.count("\n") == 1 and message in result.stderr
+        one_line_error(tipkg("add-report", source, "--slug", slug, cwd=built), 2, message)
     assert sorted(p.name for p in (built / "data" / "reports").iterdir()) == [REPORT_SLUG]
     assert not list((built / "data").glob(".add-report-*"))
 
@@ -230,8 +221,7 @@ def test_reanchor_refuses_to_apply_twice(fresh: Path) -> None:
     source.write_text(edit_real_text(source.read_text(encoding="utf-8")), encoding="utf-8")
     assert tipkg("reanchor", cwd=fresh).returncode == 0
     once = (folder / "facts.ttl").read_bytes()
-    twice = tipkg("reanchor", cwd=fresh)
-    assert twice.returncode == 2 and "the last build did not publish" in twice.stderr
+    one_line_error(tipkg("reanchor", cwd=fresh), 2, "the last build did not publish")
     assert (folder / "facts.ttl").read_bytes() == once
 
 

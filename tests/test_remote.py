@@ -31,7 +31,15 @@ from tipkg.dist import QUADS_NAME, STORE_DIR, read_manifest
 from tipkg.errors import InputError
 from tipkg.query import load_queries
 
-from support import PROJECT_ROOT, REPORT_SLUG, Oxigraph, build_dist, copy_project, start_oxigraph
+from support import (
+    PROJECT_ROOT,
+    REPORT_SLUG,
+    Oxigraph,
+    build_dist,
+    copy_project,
+    one_line_error,
+    start_oxigraph,
+)
 
 BASE = "https://w3id.org/tipkg/"
 VOID = BASE + "graph/dataset"
@@ -148,14 +156,6 @@ def build_graphs(dist: Path) -> dict[str, int]:
     manifest = read_manifest(dist)
     void = next(f.triples for f in manifest.files if f.name == "void.ttl")
     return {**{g["iri"]: g["triples"] for g in manifest.graphs}, VOID: void or 0}
-
-
-def one_line_error(result: Result, status: int = 3) -> str:
-    assert result.exit_code == status, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +275,7 @@ def test_credentials_from_the_environment_are_sent(
         assert proxy.sent("PUT")
         proxy.requests.clear()
         refused = publish(proxy.url, dist_dir, *FAST_RETRIES, env={"TIPKG_PUBLISH_TOKEN": "wrong"})
-    line = one_line_error(refused)
+    line = one_line_error(refused, 3)
     assert "HTTP 401" in line
     assert "wrong" not in line
     assert proxy.requests == [("POST", None)]  # a 401 is not retried
@@ -307,7 +307,7 @@ def test_a_store_that_dies_mid_way_is_reported_in_one_line_and_the_next_run_resu
         with proxy_to(first) as proxy:
             proxy.before_put = lambda n: first.kill() if n == 4 else None
             failed = publish(proxy.url, dist_dir, "--publish-connections", "1", *FAST_RETRIES)
-            line = one_line_error(failed)
+            line = one_line_error(failed, 3)
             published = proxy.sent("PUT")[:3]
             assert "failed at graph/" in line and "Server disconnected" in line, line
             assert (
@@ -335,7 +335,7 @@ def test_a_graph_the_store_did_not_keep_fails_the_count_check(
     store: Oxigraph, dist_dir: Path
 ) -> None:
     with proxy_to(store, answers=[("PUT", 204)]) as proxy:  # the first PUT never reaches it
-        line = one_line_error(publish(proxy.url, dist_dir, *FAST_RETRIES))
+        line = one_line_error(publish(proxy.url, dist_dir, *FAST_RETRIES), 3)
         swallowed = proxy.sent("PUT")[0]
         name = swallowed.removeprefix(BASE)
         expected = build_graphs(dist_dir)[swallowed]

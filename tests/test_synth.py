@@ -8,7 +8,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -24,9 +23,8 @@ from tipkg.synth import PLANT_KINDS, PLANTED_FILE, POLITIES, CorpusSummary, writ
 from tipkg.validate import check
 from tipkg.vocab import NIF, SCHEMA, Iris
 
-from support import PROJECT_ROOT, copy_project
+from support import PROJECT_ROOT, TIPKG, copy_project, snapshot
 
-TIPKG = str(Path(sys.executable).parent / "tipkg")
 BASE = "https://w3id.org/tipkg/"
 DOCUMENTS = 16
 SEED = 3
@@ -35,12 +33,6 @@ TIP = Iris(BASE).tip
 
 def build(corpus: Path) -> KnowledgeGraph:
     return assemble(load_project(corpus), Settings.load({"base_iri": BASE}, environ={}))
-
-
-def snapshot(directory: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
-    }
 
 
 def documents_of(kg: KnowledgeGraph, subject: URIRef, predicate: URIRef) -> set[str]:
