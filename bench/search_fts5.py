@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from tipkg.errors import InputError, SearchError
-from tipkg.search.engine import Facet, Hit, SearchResult, SnippetPart
+from tipkg.search.engine import (
+    DEFAULT_LIMIT,
+    Facet,
+    Hit,
+    SearchResult,
+    SnippetPart,
+    checked_request,
+)
 from tipkg.search.model import KINDS, Entry, SentenceRef
 from tipkg.search.syntax import Node, Term, parse
 
@@ -236,9 +243,6 @@ def _staged(path: Path) -> Iterator[Path]:
         raise
 
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-MAX_OFFSET = 10_000
 # Tokens of context in a snippet (FTS5 allows at most 64).
 SNIPPET_TOKENS = 24
 # Documents listed in the document facet (the most frequent); kinds and years are all listed.
@@ -299,14 +303,7 @@ class FtsIndex:
         """The hits for ``text`` (see :mod:`tipkg.search.syntax`), filtered by kind (any of
         ``kinds``), report slug and year; a bad query or filter is a ``SearchError``."""
         expression = _fts5(parse(text))
-        kinds = tuple(dict.fromkeys(kinds))
-        unknown = [kind for kind in kinds if kind not in KINDS]
-        if unknown:
-            raise SearchError(f"no kind {unknown[0]!r}: choose from {', '.join(KINDS)}")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise SearchError(f"limit must be 1 to {MAX_LIMIT}, not {limit}")
-        if not 0 <= offset <= MAX_OFFSET:
-            raise SearchError(f"offset must be 0 to {MAX_OFFSET:,}, not {offset}")
+        kinds = checked_request(kinds, limit, offset)
         filters: Filters = {}
         if kinds:
             marks = ", ".join("?" * len(kinds))

@@ -152,6 +152,20 @@ class SearchResult:
         return "\n".join(lines)
 
 
+def checked_request(kinds: Iterable[str], limit: int, offset: int) -> tuple[str, ...]:
+    """The kinds asked for, each once, when they and the page are ones the index answers;
+    else a ``SearchError`` that says why."""
+    kinds = tuple(dict.fromkeys(kinds))
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        raise SearchError(f"no kind {unknown[0]!r}: choose from {', '.join(KINDS)}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SearchError(f"limit must be 1 to {MAX_LIMIT}, not {limit}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise SearchError(f"offset must be 0 to {MAX_OFFSET:,}, not {offset}")
+    return kinds
+
+
 class SearchIndex:
     """An index opened for many searches: a server keeps one per process (and reopens it when
     a new build lands), usable from any thread."""
@@ -174,14 +188,7 @@ class SearchIndex:
         """The hits for ``text`` (see :mod:`tipkg.search.syntax`), filtered by kind (any of
         ``kinds``), report slug and year; a bad query or filter is a ``SearchError``."""
         tree = parse(text)
-        kinds = tuple(dict.fromkeys(kinds))
-        unknown = [kind for kind in kinds if kind not in KINDS]
-        if unknown:
-            raise SearchError(f"no kind {unknown[0]!r}: choose from {', '.join(KINDS)}")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise SearchError(f"limit must be 1 to {MAX_LIMIT}, not {limit}")
-        if not 0 <= offset <= MAX_OFFSET:
-            raise SearchError(f"offset must be 0 to {MAX_OFFSET:,}, not {offset}")
+        kinds = checked_request(kinds, limit, offset)
         filters: Filters = {}
         if kinds:
             filters["kind"] = tantivy.Query.term_set_query(self.schema, "kind", list(kinds))
