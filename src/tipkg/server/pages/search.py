@@ -135,6 +135,12 @@ class SearchForm:
         pairs = self.params(**changes) + ([("format", fmt)] if fmt else [])
         return "/search?" + urlencode(pairs)
 
+    def neighbours(self, pages: int, fmt: str | None = None) -> tuple[str | None, str | None]:
+        """The links to the pages before and after this one, where there are such pages."""
+        previous = self.href(fmt, page=self.page - 1) if self.page > 1 else None
+        following = self.href(fmt, page=self.page + 1) if self.page < pages else None
+        return previous, following
+
 
 @dataclass
 class FacetLink:
@@ -244,6 +250,7 @@ def page_context(
     if result is None or namer is None:
         return context
     pages = page_count(result.total)
+    previous_href, next_href = form.neighbours(pages)
     context.update(
         facets=facet_links(form, result.facets, namer),
         others={name: facet.others for name, facet in result.facets.items()},
@@ -251,8 +258,8 @@ def page_context(
         pages=pages,
         first_shown=result.offset + 1,
         last_shown=result.offset + len(result.hits),
-        previous_href=form.href(page=form.page - 1) if form.page > 1 else None,
-        next_href=form.href(page=form.page + 1) if form.page < pages else None,
+        previous_href=previous_href,
+        next_href=next_href,
         json_href=form.href("json"),
     )
     return context
@@ -350,11 +357,12 @@ def result_json(form: SearchForm, result: SearchResult, hits: Iterable[HitView])
         hit_json["document_title"] = view.document_title
         hit_json["in_document"] = view.href if view.sentence_href else None
     pages = page_count(result.total)
+    previous, following = form.neighbours(pages, "json")
     document.update(
         filters={"kind": list(form.kinds), "document": form.document, "year": form.year},
         page=form.page,
         pages=pages,
-        previous=form.href("json", page=form.page - 1) if form.page > 1 else None,
-        next=form.href("json", page=form.page + 1) if form.page < pages else None,
+        previous=previous,
+        next=following,
     )
     return document
