@@ -198,6 +198,27 @@ def test_validate_reports_violations_with_labels(fresh: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_a_finding_names_its_line_after_a_literal_holding_a_line_separator(fresh: Path) -> None:
+    """U+2028 in a literal is no line break to Turtle or to an editor: later lines keep their
+    numbers in a finding."""
+    facts = report_dir(fresh) / "facts.ttl"
+    meeting = "event:tipcom-2021 a tip:Meeting ;"
+    text = facts.read_text(encoding="utf-8").replace(
+        meeting,
+        meeting
+        + '\n    skos:editorialNote "one\u2028two"@en ;'
+        + '\n    schema:attendee "Saint Lucia"@en ;',
+        1,
+    )
+    facts.write_text(text, encoding="utf-8")
+    line = text.split("\n").index('    schema:attendee "Saint Lucia"@en ;') + 1
+    result = tipkg("validate", cwd=fresh)
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        f"data/reports/saint-lucia-tip-meetings-2021/facts.ttl:{line}: Violation  "
+    ), result.stdout
+
+
 def test_serve_refuses_a_base_iri_the_build_was_not_made_with(built: Path) -> None:
     """The store is served as built; asking for another base is one line naming both bases
     and the fix, before anything listens."""

@@ -77,7 +77,9 @@ def _read_turtle_text(path: Path, base: str, _mtime_ns: int, _size: int) -> Turt
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return TurtleText((), ())
-    lines = tuple(text.splitlines())
+    # Lines as a Turtle parser and an editor count them: str.splitlines also breaks at U+2028,
+    # U+0085 and other characters a literal may hold, which would shift every later line.
+    lines = tuple(text.replace("\r\n", "\n").split("\n"))
     namespaces = []
     for line in lines:
         match = _PREFIX_DECLARATION.match(line)
