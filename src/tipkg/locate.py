@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tipkg.errors import display_path
+from tipkg.turtle_edit import resolve
 
 _PREFIX_DECLARATION = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z0-9_.-]*):\s*<([^>]*)>", re.I)
 # A prefixed name ends where no name character follows ("s:1" must not match "s:10").
@@ -84,10 +85,7 @@ def _read_turtle_text(path: Path, base: str, _mtime_ns: int, _size: int) -> Turt
     for line in lines:
         match = _PREFIX_DECLARATION.match(line)
         if match:
-            namespace = match.group(2)
-            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", namespace):
-                namespace = base + namespace
-            namespaces.append((match.group(1), namespace))
+            namespaces.append((match.group(1), resolve(match.group(2), base)))
     return TurtleText(lines, tuple(namespaces))
 
 
