@@ -269,11 +269,8 @@ def dataset_licences(published: Published) -> tuple[ox.NamedNode, ...]:
     def find(build: Published) -> tuple[ox.NamedNode, ...]:
         dataset = ox.NamedNode(str(build.iris.dataset))
         licence = ox.NamedNode(str(DCTERMS.license))
-        found = {
-            quad.object
-            for quad in build.store.quads_for_pattern(dataset, licence, None)
-            if isinstance(quad.object, ox.NamedNode)
-        }
+        stated = build.triples(dataset, licence)
+        found = {t.object for t in stated if isinstance(t.object, ox.NamedNode)}
         return tuple(sorted(found, key=lambda node: node.value))
 
     return published.derived("dataset_licences", find)

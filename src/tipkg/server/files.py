@@ -21,7 +21,9 @@ async def download(request: Request) -> Response:
     """A file of the build, byte for byte; a listed file has its SHA-256 as ETag."""
     published = current_published(request)
     name = request.path_params["name"]
-    listed = {published_file.name: published_file for published_file in published.manifest.files}
+    listed = published.derived(
+        "downloads", lambda build: {listed.name: listed for listed in build.manifest.files}
+    )
     if name in listed:
         media_type = listed[name].media_type
         headers = {"ETag": f'W/"{listed[name].sha256}"', "Last-Modified": published.last_modified}
